@@ -1,0 +1,323 @@
+// The upload state machine, independent of the runtime: one instance per upload session.
+//
+// Bytes stream in, are hashed as they pass, and are cut into equal parts of `partSize` for the
+// multipart upload (R2 requires every part but the last to be the same size). Bytes that do not
+// fill a part yet are the "tail", kept in session storage until more arrive or the upload closes.
+// State (offset, hash, parts, tail) is committed at every part boundary and at the end of every
+// chunk, so the session survives retries and restarts.
+import { createHash, restoreHash, type HashAlgorithm, type ResumableHash } from "../src/hash/resumable-hash";
+import { formatDigest, parseDigest } from "../src/oci/digest";
+import type { ErrorCode } from "../src/oci/errors";
+import type { ObjectStore } from "../src/storage/object-store";
+import { keys } from "../src/storage/layout";
+import { RegistryStore } from "../src/storage/registry-store";
+import type { SessionResult, UploadFailure, UploadSessionApi, UploadStatus } from "../src/uploads/protocol";
+import { STATE_KEY, TAIL_SEGMENT, tailKey, type SessionState, type SessionStorage } from "./session-state";
+
+export interface SessionConfig {
+  partSize: number;
+  ttlMs: number;
+  now?: () => number;
+}
+
+class Failure extends Error {
+  constructor(readonly failure: UploadFailure) {
+    super(failure.message);
+  }
+}
+
+const fail = (code: ErrorCode, message: string, extra: Partial<UploadFailure> = {}) =>
+  new Failure({ code, message, ...extra });
+
+export class UploadSessionCore implements UploadSessionApi {
+  private state: SessionState | null | undefined; // undefined: not loaded yet; null: no session
+  private busy = false;
+  private cancelled = false;
+  private readonly registry: RegistryStore;
+
+  constructor(
+    private readonly id: string,
+    private readonly storage: SessionStorage,
+    private readonly objects: ObjectStore,
+    private readonly config: SessionConfig,
+  ) {
+    this.registry = new RegistryStore(objects);
+  }
+
+  private now(): number {
+    return (this.config.now ?? Date.now)();
+  }
+
+  create(name: string, algorithm: HashAlgorithm): Promise<SessionResult<UploadStatus>> {
+    return this.run(async () => {
+      if (await this.load()) throw fail("BLOB_UPLOAD_INVALID", "upload session already exists");
+      const state: SessionState = {
+        name,
+        algorithm,
+        offset: 0,
+        hash: createHash(algorithm).exportState(),
+        partSize: this.config.partSize,
+        dataKey: keys.blobData(this.id),
+        parts: [],
+        tailSegments: 0,
+        tailLength: 0,
+        expiresAt: 0,
+      };
+      await this.save(state);
+      return { offset: 0 };
+    });
+  }
+
+  status(name: string): Promise<SessionResult<UploadStatus>> {
+    return this.run(async () => ({ offset: (await this.session(name)).offset }));
+  }
+
+  append(name: string, start: number | null, body: ReadableStream<Uint8Array>): Promise<SessionResult<UploadStatus>> {
+    return this.run(() =>
+      this.exclusive(name, start, async (state) => {
+        await this.receive(state, body);
+        return { offset: state.offset };
+      }),
+    );
+  }
+
+  finish(
+    name: string,
+    digest: string,
+    start: number | null,
+    body: ReadableStream<Uint8Array> | null,
+  ): Promise<SessionResult<{ size: number }>> {
+    return this.run(() =>
+      this.exclusive(name, body ? start : null, async (state) => {
+        if (body) await this.receive(state, body);
+        const expected = parseDigest(digest);
+        const hash = restoreHash(state.hash);
+        if (expected.algorithm !== state.algorithm) {
+          // The session hashed with another algorithm: nothing to compare against.
+          throw fail("DIGEST_INVALID", `upload was hashed with ${state.algorithm}, not ${expected.algorithm}`);
+        }
+        const actual = { algorithm: state.algorithm, hex: hash.digestHex() };
+        if (actual.hex !== expected.hex) {
+          throw fail("DIGEST_INVALID", "digest does not match the uploaded content", {
+            detail: { expected: digest, actual: formatDigest(actual) },
+          });
+        }
+        await this.publish(state, expected);
+        await this.registry.link(state.name, expected);
+        await this.storage.deleteAll();
+        this.state = null;
+        return { size: state.offset };
+      }),
+    );
+  }
+
+  cancel(name: string): Promise<SessionResult<null>> {
+    return this.run(async () => {
+      const state = await this.session(name);
+      this.cancelled = true;
+      await this.discard(state);
+      return null;
+    });
+  }
+
+  /** Alarm: abandon the session once it has been idle past its expiry. */
+  async expire(): Promise<void> {
+    const state = await this.load();
+    if (!state) return;
+    if (this.busy) {
+      await this.storage.setAlarm(this.now() + this.config.ttlMs);
+      return;
+    }
+    if (state.expiresAt > this.now()) {
+      await this.storage.setAlarm(state.expiresAt);
+      return;
+    }
+    this.cancelled = true;
+    await this.discard(state);
+  }
+
+  // --- internals ---------------------------------------------------------------------------
+
+  private async run<T>(work: () => Promise<T>): Promise<SessionResult<T>> {
+    try {
+      return { ok: true, value: await work() };
+    } catch (err) {
+      if (err instanceof Failure) return { ok: false, error: err.failure };
+      throw err;
+    }
+  }
+
+  private async load(): Promise<SessionState | null> {
+    if (this.state === undefined) this.state = (await this.storage.get<SessionState>(STATE_KEY)) ?? null;
+    return this.state;
+  }
+
+  private async session(name: string): Promise<SessionState> {
+    const state = await this.load();
+    // A session is only reachable through the repository it was opened for.
+    if (!state || state.name !== name) throw fail("BLOB_UPLOAD_UNKNOWN", "upload session not found");
+    return state;
+  }
+
+  /** One writer at a time; a second request racing the first learns the current offset (416). */
+  private async exclusive<T>(name: string, start: number | null, work: (state: SessionState) => Promise<T>): Promise<T> {
+    const state = await this.session(name);
+    if (this.busy) {
+      throw fail("BLOB_UPLOAD_INVALID", "another request is writing to this upload", { status: 416, offset: state.offset });
+    }
+    if (start !== null && start !== state.offset) {
+      throw fail("BLOB_UPLOAD_INVALID", `chunk starts at ${start}, upload is at ${state.offset}`, {
+        status: 416,
+        offset: state.offset,
+      });
+    }
+    this.busy = true;
+    try {
+      return await work(state);
+    } catch (err) {
+      this.state = undefined; // reload the committed state next time
+      throw err;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Streams a body into the session, committing at part boundaries and at the end. */
+  private async receive(state: SessionState, body: ReadableStream<Uint8Array>): Promise<void> {
+    const hash = restoreHash(state.hash);
+    let pending: Uint8Array[] = [];
+    let pendingLength = 0;
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        let chunk = value;
+        while (chunk.length > 0) {
+          if (state.tailLength + pendingLength >= state.partSize) {
+            // A full part is waiting (an earlier upload of it failed): send it before reading on.
+            await this.uploadFullPart(state, pending, pendingLength, hash);
+            pending = [];
+            pendingLength = 0;
+          }
+          const room = state.partSize - state.tailLength - pendingLength;
+          const piece = chunk.length <= room ? chunk : chunk.subarray(0, room);
+          chunk = chunk.subarray(piece.length);
+          hash.update(piece);
+          pending.push(piece);
+          pendingLength += piece.length;
+          if (state.tailLength + pendingLength === state.partSize) {
+            await this.uploadFullPart(state, pending, pendingLength, hash);
+            pending = [];
+            pendingLength = 0;
+          }
+        }
+      }
+    } finally {
+      // Keep whatever arrived, even if the client went away mid-chunk: it can resume from here.
+      if (pendingLength > 0) await this.appendTail(state, pending, pendingLength, hash);
+      reader.releaseLock();
+    }
+  }
+
+  private async uploadFullPart(state: SessionState, pending: Uint8Array[], pendingLength: number, hash: ResumableHash): Promise<void> {
+    this.assertLive();
+    const tail = await this.readTail(state);
+    const part = concat([...tail, ...pending], state.tailLength + pendingLength);
+    if (!state.multipartId) {
+      state.multipartId = await this.objects.createMultipart(state.dataKey);
+      await this.save(state);
+    }
+    const uploaded = await this.objects.uploadPart(state.dataKey, state.multipartId, state.parts.length + 1, part);
+    this.assertLive();
+    const oldTail = tailKeys(state.tailSegments);
+    state.parts.push(uploaded);
+    state.offset += pendingLength;
+    state.hash = hash.exportState();
+    state.tailSegments = 0;
+    state.tailLength = 0;
+    await this.save(state, {}, oldTail);
+  }
+
+  private async appendTail(state: SessionState, pending: Uint8Array[], pendingLength: number, hash: ResumableHash): Promise<void> {
+    this.assertLive();
+    const entries: Record<string, unknown> = {};
+    const bytes = concat(pending, pendingLength);
+    for (let at = 0; at < bytes.length; at += TAIL_SEGMENT) {
+      entries[tailKey(state.tailSegments)] = bytes.slice(at, at + TAIL_SEGMENT);
+      state.tailSegments += 1;
+    }
+    state.tailLength += pendingLength;
+    state.offset += pendingLength;
+    state.hash = hash.exportState();
+    await this.save(state, entries);
+  }
+
+  private async readTail(state: SessionState): Promise<Uint8Array[]> {
+    if (state.tailSegments === 0) return [];
+    const names = tailKeys(state.tailSegments);
+    const stored = await this.storage.getMany<Uint8Array>(names);
+    return names.map((k) => {
+      const segment = stored.get(k);
+      if (!segment) throw new Error(`upload session lost tail segment ${k}`);
+      return segment;
+    });
+  }
+
+  /** Makes the verified bytes visible under their digest; never stores a blob twice. */
+  private async publish(state: SessionState, digest: { algorithm: HashAlgorithm; hex: string }): Promise<void> {
+    if (await this.registry.blobInfo(digest)) {
+      if (state.multipartId) await this.objects.abortMultipart(state.dataKey, state.multipartId);
+      return;
+    }
+    const tail = concat(await this.readTail(state), state.tailLength);
+    if (state.parts.length === 0) {
+      if (state.multipartId) await this.objects.abortMultipart(state.dataKey, state.multipartId);
+      await this.registry.putBlobBytes(digest, tail);
+      return;
+    }
+    const multipartId = state.multipartId!;
+    const parts = [...state.parts];
+    if (tail.length > 0) parts.push(await this.objects.uploadPart(state.dataKey, multipartId, parts.length + 1, tail));
+    await this.objects.completeMultipart(state.dataKey, multipartId, parts);
+    await this.registry.putBlobPointer(digest, state.dataKey, state.offset);
+  }
+
+  private async discard(state: SessionState): Promise<void> {
+    if (state.multipartId) {
+      try {
+        await this.objects.abortMultipart(state.dataKey, state.multipartId);
+      } catch (err) {
+        console.warn("abort multipart failed", err);
+      }
+    }
+    await this.storage.deleteAll();
+    this.state = null;
+  }
+
+  private assertLive(): void {
+    if (this.cancelled) throw fail("BLOB_UPLOAD_UNKNOWN", "upload session was cancelled");
+  }
+
+  private async save(state: SessionState, entries: Record<string, unknown> = {}, deletes: string[] = []): Promise<void> {
+    state.expiresAt = this.now() + this.config.ttlMs;
+    await this.storage.commit({ ...entries, [STATE_KEY]: state }, deletes);
+    await this.storage.setAlarm(state.expiresAt);
+    this.state = state;
+  }
+}
+
+function tailKeys(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => tailKey(i));
+}
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]!.length === length) return chunks[0]!;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}

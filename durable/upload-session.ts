@@ -1,0 +1,76 @@
+// The upload-session Durable Object: one instance per blob upload, addressed by the upload id.
+// It adapts Durable Object storage and alarms to the runtime-independent UploadSessionCore.
+import { DurableObject } from "cloudflare:workers";
+import type { HashAlgorithm } from "../src/hash/resumable-hash";
+import type { Env } from "../src/env";
+import { uploadConfig } from "../src/env";
+import { R2ObjectStore } from "../src/storage/r2";
+import type { SessionResult, UploadSessionApi, UploadStatus } from "../src/uploads/protocol";
+import { UploadSessionCore } from "./session";
+import type { SessionStorage } from "./session-state";
+
+class DurableSessionStorage implements SessionStorage {
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  get<T>(key: string): Promise<T | undefined> {
+    return this.storage.get<T>(key);
+  }
+
+  getMany<T>(keys: string[]): Promise<Map<string, T>> {
+    return this.storage.get<T>(keys);
+  }
+
+  async commit(entries: Record<string, unknown>, deletes: string[] = []): Promise<void> {
+    await this.storage.transaction(async (txn) => {
+      if (deletes.length > 0) await txn.delete(deletes);
+      await txn.put(entries);
+    });
+  }
+
+  async deleteAll(): Promise<void> {
+    await this.storage.deleteAlarm();
+    await this.storage.deleteAll();
+  }
+
+  async setAlarm(at: number): Promise<void> {
+    await this.storage.setAlarm(at);
+  }
+}
+
+export class UploadSession extends DurableObject<Env> implements UploadSessionApi {
+  private readonly core: UploadSessionCore;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.core = new UploadSessionCore(
+      ctx.id.toString(),
+      new DurableSessionStorage(ctx.storage),
+      new R2ObjectStore(env.BUCKET),
+      uploadConfig(env),
+    );
+  }
+
+  create(name: string, algorithm: HashAlgorithm): Promise<SessionResult<UploadStatus>> {
+    return this.core.create(name, algorithm);
+  }
+
+  status(name: string): Promise<SessionResult<UploadStatus>> {
+    return this.core.status(name);
+  }
+
+  append(name: string, start: number | null, body: ReadableStream<Uint8Array>): Promise<SessionResult<UploadStatus>> {
+    return this.core.append(name, start, body);
+  }
+
+  finish(name: string, digest: string, start: number | null, body: ReadableStream<Uint8Array> | null): Promise<SessionResult<{ size: number }>> {
+    return this.core.finish(name, digest, start, body);
+  }
+
+  cancel(name: string): Promise<SessionResult<null>> {
+    return this.core.cancel(name);
+  }
+
+  override async alarm(): Promise<void> {
+    await this.core.expire();
+  }
+}

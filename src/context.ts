@@ -1,0 +1,12 @@
+// What every route handler receives besides the request: storage and upload sessions.
+import type { RegistryStore } from "./storage/registry-store";
+import type { UploadSessions } from "./uploads/sessions";
+
+export interface RegistryContext {
+  store: RegistryStore;
+  uploads: UploadSessions;
+  /** Largest manifest accepted, in bytes (the spec asks for at least 4 MiB). */
+  maxManifestBytes: number;
+  /** Advertised as OCI-Chunk-Min-Length. */
+  chunkMinLength: number;
+}

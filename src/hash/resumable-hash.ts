@@ -1,0 +1,62 @@
+/**
+ * Resumable SHA-256 / SHA-512 for chunked blob uploads.
+ *
+ * WebCrypto's `crypto.subtle.digest` is one-shot, and workerd cannot compile
+ * WebAssembly at runtime, so uploads that span many requests are hashed with
+ * this pure-TypeScript implementation whose state can be persisted between
+ * chunks (`exportState()`) and picked up again later (`restoreHash()`).
+ *
+ * Exported state format (version 1), all integers big-endian:
+ *
+ *   offset  size        field
+ *   0       1           format version = 1
+ *   1       1           algorithm tag: 1 = sha256, 2 = sha512
+ *   2       8           total bytes hashed so far (uint64, at most 2^53 - 1)
+ *   10      32 | 64     chaining words H0..H7 (sha256: 8 x uint32; sha512: 8 x uint64)
+ *   42 | 74 len % B     buffered partial block (B = 64 for sha256, 128 for sha512)
+ *
+ * The size of the buffered tail is implied by the length, so the total size
+ * is checked exactly on restore.
+ */
+import { SHA256_STATE_TAG, Sha256 } from "./sha256.js";
+import { SHA512_STATE_TAG, Sha512 } from "./sha512.js";
+
+export type HashAlgorithm = "sha256" | "sha512";
+
+export interface ResumableHash {
+  readonly algorithm: HashAlgorithm;
+  /** Total bytes hashed so far. */
+  readonly length: number;
+  /** Feed more data; any size, including empty. */
+  update(data: Uint8Array): void;
+  /** Lowercase hex digest of everything fed so far. Does not change the state. */
+  digestHex(): string;
+  /** Compact, versioned binary snapshot of the state; see the format above. */
+  exportState(): Uint8Array;
+}
+
+export function createHash(algorithm: HashAlgorithm): ResumableHash {
+  switch (algorithm) {
+    case "sha256":
+      return new Sha256();
+    case "sha512":
+      return new Sha512();
+    default:
+      throw new Error(`unsupported hash algorithm: ${String(algorithm)}`);
+  }
+}
+
+/** Rebuild a hash from `exportState()` output. Throws Error on malformed state. */
+export function restoreHash(state: Uint8Array): ResumableHash {
+  if (!(state instanceof Uint8Array)) throw new Error("hash state: expected a Uint8Array");
+  if (state.length < 2) throw new Error("hash state: truncated");
+  if (state[0] !== 1) throw new Error(`hash state: unsupported format version ${state[0]}`);
+  switch (state[1]) {
+    case SHA256_STATE_TAG:
+      return Sha256.fromState(state);
+    case SHA512_STATE_TAG:
+      return Sha512.fromState(state);
+    default:
+      throw new Error(`hash state: unknown algorithm tag ${state[1]}`);
+  }
+}

@@ -1,0 +1,108 @@
+// Small HTTP helpers shared by the route handlers: header parsing, pagination, capped body reads.
+import { RegistryError } from "./oci/errors";
+import type { ByteRange } from "./storage/object-store";
+
+export const API_VERSION_HEADER = { "Docker-Distribution-API-Version": "registry/2.0" };
+
+/** Content is addressed by digest and never changes; no-transform stops the edge from recompressing it. */
+export const IMMUTABLE_CACHE = "public, max-age=31536000, immutable, no-transform";
+
+/** Path parameters arrive percent-encoded (a digest's ":" may be sent as %3A). */
+export function decodeParam(value: string | undefined): string {
+  if (value === undefined) return "";
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** `Range: bytes=a-b | a- | -n` against an object of `size` bytes; null when absent. */
+export function parseRangeHeader(header: string | null, size: number): ByteRange | null {
+  if (!header) return null;
+  const unsatisfiable = () =>
+    new RegistryError("RANGE_INVALID", "range not satisfiable", {
+      status: 416,
+      headers: { "Content-Range": `bytes */${size}` },
+    });
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) throw unsatisfiable();
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) throw unsatisfiable();
+    const length = Math.min(suffix, size);
+    return { offset: size - length, length };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) throw unsatisfiable();
+  return { offset: start, length: end - start + 1 };
+}
+
+/** Upload `Content-Range: <start>-<end>` (inclusive); docker and some clients prefix "bytes=" or "bytes ". */
+export function parseContentRange(header: string | null): { start: number; end: number } | null {
+  if (!header) return null;
+  const m = /^(?:bytes[= ])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
+  if (!m) throw new RegistryError("BLOB_UPLOAD_INVALID", "malformed Content-Range", { status: 416 });
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  if (end < start) throw new RegistryError("BLOB_UPLOAD_INVALID", "Content-Range ends before it starts", { status: 416 });
+  return { start, end };
+}
+
+export interface Pagination {
+  n: number;
+  last?: string;
+}
+
+/** `n` and `last` query parameters; without n, everything is one page. */
+export function parsePagination(url: URL): Pagination {
+  const raw = url.searchParams.get("n");
+  let n = Number.POSITIVE_INFINITY;
+  if (raw !== null) {
+    if (!/^\d+$/.test(raw)) throw new RegistryError("PAGINATION_NUMBER_INVALID", "n must be a non-negative integer");
+    n = Number(raw);
+  }
+  const last = url.searchParams.get("last") ?? undefined;
+  return last === undefined ? { n } : { n, last };
+}
+
+/** RFC 5988 link to the page after `last`. */
+export function nextLink(url: URL, n: number, last: string): string {
+  const next = new URL(url.pathname, "http://registry");
+  if (Number.isFinite(n)) next.searchParams.set("n", String(n));
+  next.searchParams.set("last", last);
+  return `<${next.pathname}${next.search}>; rel="next"`;
+}
+
+/** Reads a whole (small) body, refusing more than `max` bytes with 413 before buffering it. */
+export async function readCapped(request: Request, max: number): Promise<Uint8Array> {
+  const tooLarge = () => new RegistryError("SIZE_INVALID", `body exceeds ${max} bytes`, { status: 413 });
+  const declared = request.headers.get("Content-Length");
+  if (declared !== null && Number(declared) > max) throw tooLarge();
+  if (!request.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > max) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+export function emptyBody(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (c) => c.close() });
+}

@@ -1,0 +1,23 @@
+// Cloudflare Workers entry: binds R2 and the upload-session Durable Object to the registry.
+import { createRegistry } from "./app";
+import type { Env } from "./env";
+import { R2ObjectStore } from "./storage/r2";
+import { RegistryStore } from "./storage/registry-store";
+import { durableUploadSessions } from "./uploads/sessions";
+
+export { UploadSession } from "../durable/upload-session";
+
+const MiB = 1024 * 1024;
+
+export default {
+  fetch(request: Request, env: Env): Promise<Response> {
+    const registry = createRegistry({
+      store: new RegistryStore(new R2ObjectStore(env.BUCKET)),
+      uploads: durableUploadSessions(env.UPLOADS),
+      maxManifestBytes: 4 * MiB,
+      // Any chunk size is accepted; the session cuts the stream into parts itself.
+      chunkMinLength: 1,
+    });
+    return registry(request);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,45 @@
+// GET / HEAD / DELETE /v2/<name>/blobs/<digest>
+import type { IRequest } from "itty-router";
+import type { RegistryContext } from "../context";
+import { IMMUTABLE_CACHE, decodeParam, parseRangeHeader } from "../http";
+import { formatDigest, parseDigest } from "../oci/digest";
+import { RegistryError } from "../oci/errors";
+import { assertName } from "../oci/names";
+
+const blobUnknown = () => new RegistryError("BLOB_UNKNOWN", "blob unknown to registry");
+
+export async function getBlob(request: IRequest, ctx: RegistryContext): Promise<Response> {
+  const name = assertName(request.params.name ?? "");
+  const digest = parseDigest(decodeParam(request.params.digest));
+  if (!(await ctx.store.isLinked(name, digest))) throw blobUnknown();
+  const info = await ctx.store.blobInfo(digest);
+  if (!info) throw blobUnknown();
+
+  const headers = new Headers({
+    "Content-Type": "application/octet-stream",
+    "Docker-Content-Digest": formatDigest(digest),
+    ETag: `"${formatDigest(digest)}"`,
+    "Cache-Control": IMMUTABLE_CACHE,
+    "Accept-Ranges": "bytes",
+    "Content-Length": String(info.size),
+  });
+  const range = parseRangeHeader(request.headers.get("Range"), info.size);
+  if (range) {
+    headers.set("Content-Range", `bytes ${range.offset}-${range.offset + range.length - 1}/${info.size}`);
+    headers.set("Content-Length", String(range.length));
+  }
+  const status = range ? 206 : 200;
+  if (request.method === "HEAD") return new Response(null, { status, headers });
+
+  const object = await ctx.store.openBlob(digest, range ?? undefined, info);
+  if (!object) throw blobUnknown();
+  return new Response(object.body, { status, headers });
+}
+
+export async function deleteBlob(request: IRequest, ctx: RegistryContext): Promise<Response> {
+  const name = assertName(request.params.name ?? "");
+  const digest = parseDigest(decodeParam(request.params.digest));
+  // Only the repository's link goes; the content may be shared with other repositories.
+  if (!(await ctx.store.unlink(name, digest))) throw blobUnknown();
+  return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
+}

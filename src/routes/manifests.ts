@@ -1,0 +1,101 @@
+// GET / HEAD / PUT / DELETE /v2/<name>/manifests/<tag|digest>
+import type { IRequest } from "itty-router";
+import type { RegistryContext } from "../context";
+import { decodeParam, readCapped } from "../http";
+import { digestBytes, formatDigest, parseDigest, type Digest } from "../oci/digest";
+import { RegistryError } from "../oci/errors";
+import { parseManifest } from "../oci/manifest";
+import { assertName, isValidTag } from "../oci/names";
+import type { Descriptor, ManifestRecord } from "../storage/registry-store";
+
+type Reference = { digest: Digest; tag?: undefined } | { tag: string; digest?: undefined };
+
+/** A reference is a digest when it has a colon (tags cannot), else a tag. */
+function parseReference(raw: string | undefined): Reference {
+  const value = decodeParam(raw);
+  if (value.includes(":")) return { digest: parseDigest(value) };
+  if (!isValidTag(value)) throw new RegistryError("MANIFEST_INVALID", "invalid tag", { detail: { tag: value.slice(0, 200) } });
+  return { tag: value };
+}
+
+const manifestUnknown = () => new RegistryError("MANIFEST_UNKNOWN", "manifest unknown to registry");
+
+async function lookup(ctx: RegistryContext, name: string, ref: Reference): Promise<ManifestRecord | null> {
+  return ref.digest ? ctx.store.manifest(name, ref.digest) : ctx.store.resolveTag(name, ref.tag);
+}
+
+export async function getManifest(request: IRequest, ctx: RegistryContext): Promise<Response> {
+  const name = assertName(request.params.name ?? "");
+  const ref = parseReference(request.params.reference);
+  const record = await lookup(ctx, name, ref);
+  if (!record) throw manifestUnknown();
+  const digest = formatDigest(record.digest);
+  const headers = {
+    "Content-Type": record.mediaType,
+    "Content-Length": String(record.size),
+    "Docker-Content-Digest": digest,
+    ETag: `"${digest}"`,
+    // A tag can move; a digest cannot. Either way the bytes must reach the client untransformed.
+    "Cache-Control": ref.digest ? "public, max-age=31536000, immutable, no-transform" : "no-cache, no-transform",
+  };
+  if (request.method === "HEAD") return new Response(null, { status: 200, headers });
+  const object = await ctx.store.openManifest(record);
+  if (!object) throw manifestUnknown();
+  return new Response(object.body, { status: 200, headers });
+}
+
+export async function putManifest(request: IRequest, ctx: RegistryContext): Promise<Response> {
+  const name = assertName(request.params.name ?? "");
+  const ref = parseReference(request.params.reference);
+  const bytes = await readCapped(request, ctx.maxManifestBytes);
+  const manifest = parseManifest(bytes, request.headers.get("Content-Type"));
+
+  const digest = await digestBytes(ref.digest?.algorithm ?? "sha256", bytes);
+  if (ref.digest && ref.digest.hex !== digest.hex) {
+    throw new RegistryError("DIGEST_INVALID", "manifest digest does not match the reference", {
+      detail: { reference: formatDigest(ref.digest), actual: formatDigest(digest) },
+    });
+  }
+
+  for (const blob of manifest.blobs) {
+    if (!(await ctx.store.isLinked(name, blob))) {
+      throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "manifest references a blob unknown to this repository", {
+        detail: { digest: formatDigest(blob) },
+      });
+    }
+  }
+  for (const child of manifest.manifests) {
+    if (!(await ctx.store.manifest(name, child))) {
+      throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "index references a manifest unknown to this repository", {
+        detail: { digest: formatDigest(child) },
+      });
+    }
+  }
+
+  const record: ManifestRecord = { digest, mediaType: manifest.mediaType, size: bytes.length };
+  let referrer: { subject: Digest; descriptor: Descriptor } | undefined;
+  if (manifest.subject) {
+    const descriptor: Descriptor = { mediaType: manifest.mediaType, digest: formatDigest(digest), size: bytes.length };
+    if (manifest.artifactType) descriptor.artifactType = manifest.artifactType;
+    if (manifest.annotations) descriptor.annotations = manifest.annotations;
+    referrer = { subject: manifest.subject, descriptor };
+  }
+  await ctx.store.putManifest(name, record, bytes, referrer);
+  if (ref.tag) await ctx.store.putTag(name, ref.tag, record);
+
+  const headers: Record<string, string> = {
+    Location: `/v2/${name}/manifests/${formatDigest(digest)}`,
+    "Docker-Content-Digest": formatDigest(digest),
+    "Content-Length": "0",
+  };
+  if (manifest.subject) headers["OCI-Subject"] = formatDigest(manifest.subject);
+  return new Response(null, { status: 201, headers });
+}
+
+export async function deleteManifest(request: IRequest, ctx: RegistryContext): Promise<Response> {
+  const name = assertName(request.params.name ?? "");
+  const ref = parseReference(request.params.reference);
+  const deleted = ref.digest ? await ctx.store.deleteManifest(name, ref.digest) : await ctx.store.deleteTag(name, ref.tag);
+  if (!deleted) throw manifestUnknown();
+  return new Response(null, { status: 202, headers: { "Content-Length": "0" } });
+}

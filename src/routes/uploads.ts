@@ -1,0 +1,114 @@
+// Blob uploads: POST opens (or mounts, or uploads monolithically), PATCH appends a chunk,
+// PUT closes with the digest, GET reports progress, DELETE cancels. The bytes go to the
+// upload session (durable/), which owns offset, parts and the running hash.
+import type { IRequest } from "itty-router";
+import type { RegistryContext } from "../context";
+import { decodeParam, emptyBody, parseContentRange } from "../http";
+import { formatDigest, isSupportedAlgorithm, parseDigest, type Digest } from "../oci/digest";
+import { RegistryError } from "../oci/errors";
+import { assertName, isValidName } from "../oci/names";
+import type { UploadSessionApi } from "../uploads/protocol";
+import { unwrap, uploadHeaders } from "../uploads/sessions";
+
+function blobCreated(name: string, digest: Digest): Response {
+  const d = formatDigest(digest);
+  return new Response(null, {
+    status: 201,
+    headers: { Location: `/v2/${name}/blobs/${d}`, "Docker-Content-Digest": d, "Content-Length": "0" },
+  });
+}
+
+function session(ctx: RegistryContext, id: string): UploadSessionApi {
+  const found = ctx.uploads.get(id);
+  if (!found) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", "upload session not found");
+  return found;
+}
+
+/** A mount succeeds when the blob is visible: linked in `from` (when given) or already stored. */
+async function tryMount(ctx: RegistryContext, name: string, digest: Digest, from: string | null): Promise<boolean> {
+  if (await ctx.store.isLinked(name, digest)) return true;
+  if (from !== null) {
+    if (!isValidName(from) || !(await ctx.store.isLinked(from, digest))) return false;
+  }
+  if (!(await ctx.store.blobInfo(digest))) return false;
+  await ctx.store.link(name, digest);
+  return true;
+}
+
+export async function startUpload(request: IRequest, ctx: RegistryContext): Promise<Response> {
+  const name = assertName(request.params.name ?? "");
+  const url = new URL(request.url);
+
+  const mount = url.searchParams.get("mount");
+  if (mount !== null) {
+    const digest = parseDigest(mount);
+    if (await tryMount(ctx, name, digest, url.searchParams.get("from"))) return blobCreated(name, digest);
+  }
+
+  const monolithic = url.searchParams.get("digest");
+  const digest = monolithic !== null ? parseDigest(monolithic) : null;
+  const requested = url.searchParams.get("digest-algorithm");
+  if (requested !== null && !isSupportedAlgorithm(requested)) {
+    throw new RegistryError("DIGEST_INVALID", `unsupported digest algorithm ${requested}`);
+  }
+  const algorithm = digest?.algorithm ?? (requested as Digest["algorithm"] | null) ?? "sha256";
+
+  const id = ctx.uploads.newId();
+  const upload = session(ctx, id);
+  unwrap(await upload.create(name, algorithm), name, id);
+
+  if (digest) {
+    unwrap(await upload.finish(name, formatDigest(digest), null, request.body ?? emptyBody()), name, id);
+    return blobCreated(name, digest);
+  }
+  return new Response(null, {
+    status: 202,
+    headers: { ...uploadHeaders(name, id, 0), "OCI-Chunk-Min-Length": String(ctx.chunkMinLength), "Content-Length": "0" },
+  });
+}
+
+/** Content-Range start, checked against Content-Length when both are present. */
+function chunkStart(request: Request): number | null {
+  const range = parseContentRange(request.headers.get("Content-Range"));
+  if (!range) return null;
+  const length = request.headers.get("Content-Length");
+  if (length !== null && Number(length) !== range.end - range.start + 1) {
+    throw new RegistryError("BLOB_UPLOAD_INVALID", "Content-Length does not match Content-Range", { status: 416 });
+  }
+  return range.start;
+}
+
+export async function patchUpload(request: IRequest, ctx: RegistryContext): Promise<Response> {
+  const name = assertName(request.params.name ?? "");
+  const id = decodeParam(request.params.id);
+  const upload = session(ctx, id);
+  const start = chunkStart(request);
+  const status = unwrap(await upload.append(name, start, request.body ?? emptyBody()), name, id);
+  return new Response(null, { status: 202, headers: { ...uploadHeaders(name, id, status.offset), "Content-Length": "0" } });
+}
+
+export async function finishUpload(request: IRequest, ctx: RegistryContext): Promise<Response> {
+  const name = assertName(request.params.name ?? "");
+  const id = decodeParam(request.params.id);
+  const upload = session(ctx, id);
+  const param = new URL(request.url).searchParams.get("digest");
+  if (param === null) throw new RegistryError("DIGEST_INVALID", "digest parameter is required");
+  const digest = parseDigest(param);
+  const start = chunkStart(request);
+  unwrap(await upload.finish(name, formatDigest(digest), start, request.body), name, id);
+  return blobCreated(name, digest);
+}
+
+export async function uploadStatus(request: IRequest, ctx: RegistryContext): Promise<Response> {
+  const name = assertName(request.params.name ?? "");
+  const id = decodeParam(request.params.id);
+  const status = unwrap(await session(ctx, id).status(name), name, id);
+  return new Response(null, { status: 204, headers: { ...uploadHeaders(name, id, status.offset), "Content-Length": "0" } });
+}
+
+export async function cancelUpload(request: IRequest, ctx: RegistryContext): Promise<Response> {
+  const name = assertName(request.params.name ?? "");
+  const id = decodeParam(request.params.id);
+  unwrap(await session(ctx, id).cancel(name), name, id);
+  return new Response(null, { status: 204, headers: { "Content-Length": "0" } });
+}

@@ -1,0 +1,46 @@
+// The single interface every byte of registry storage goes through.
+// R2 is the first implementation (r2.ts); Bun/Deno adapters implement the same shape.
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** Small string metadata stored with the object (R2: customMetadata, at most 8 KiB). */
+  metadata: Record<string, string>;
+}
+
+export interface ObjectBody extends ObjectInfo {
+  body: ReadableStream<Uint8Array>;
+  /** The byte range returned, when a range was asked for. */
+  range?: { offset: number; length: number };
+}
+
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface ListPage {
+  objects: ObjectInfo[];
+  /** True when more keys follow; continue with startAfter = last key. */
+  truncated: boolean;
+}
+
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+}
+
+export interface ObjectStore {
+  head(key: string): Promise<ObjectInfo | null>;
+  get(key: string, range?: ByteRange): Promise<ObjectBody | null>;
+  put(key: string, body: Uint8Array | string, metadata?: Record<string, string>): Promise<void>;
+  delete(keys: string | string[]): Promise<void>;
+  /** Keys under prefix in lexical order, after startAfter, at most limit (<= 1000). */
+  list(prefix: string, options?: { startAfter?: string; limit?: number }): Promise<ListPage>;
+
+  // Multipart uploads: every part but the last has the same size.
+  createMultipart(key: string): Promise<string>;
+  uploadPart(key: string, uploadId: string, partNumber: number, data: Uint8Array): Promise<UploadedPart>;
+  completeMultipart(key: string, uploadId: string, parts: UploadedPart[]): Promise<void>;
+  abortMultipart(key: string, uploadId: string): Promise<void>;
+}

@@ -1,0 +1,215 @@
+// The registry's data model on top of an ObjectStore: a content-addressed blob store plus
+// per-repository links, manifests, tags, referrers and the catalog index. Handlers use only this.
+import { formatDigest, parseDigest, type Digest } from "../oci/digest";
+import { keys } from "./layout";
+import type { ByteRange, ObjectBody, ObjectStore } from "./object-store";
+
+export interface BlobInfo {
+  size: number;
+  /** Key holding the bytes: the blob key itself, or the multipart object a pointer names. */
+  location: string;
+}
+
+export interface ManifestRecord {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Set when more items follow this page. */
+  next?: string;
+}
+
+export class RegistryStore {
+  constructor(readonly objects: ObjectStore) {}
+
+  // --- content store -------------------------------------------------------------------------
+
+  async blobInfo(digest: Digest): Promise<BlobInfo | null> {
+    const key = keys.blob(digest);
+    const head = await this.objects.head(key);
+    if (!head) return null;
+    const location = head.metadata.location;
+    if (location) return { size: Number(head.metadata.size), location };
+    return { size: head.size, location: key };
+  }
+
+  /** Opens a blob's bytes (optionally a range); `info` avoids a second lookup when already known. */
+  async openBlob(digest: Digest, range?: ByteRange, info?: BlobInfo): Promise<ObjectBody | null> {
+    const blob = info ?? (await this.blobInfo(digest));
+    if (!blob) return null;
+    return this.objects.get(blob.location, range);
+  }
+
+  /** Stores bytes whose digest the caller has verified. */
+  async putBlobBytes(digest: Digest, bytes: Uint8Array, metadata?: Record<string, string>): Promise<void> {
+    await this.objects.put(keys.blob(digest), bytes, metadata);
+  }
+
+  /** Publishes a verified multipart object under its digest without copying it. */
+  async putBlobPointer(digest: Digest, location: string, size: number): Promise<void> {
+    await this.objects.put(keys.blob(digest), "", { location, size: String(size) });
+  }
+
+  // --- per-repository blob links -----------------------------------------------------------
+
+  async isLinked(name: string, digest: Digest): Promise<boolean> {
+    return (await this.objects.head(keys.layerLink(name, digest))) !== null;
+  }
+
+  async link(name: string, digest: Digest): Promise<void> {
+    await this.objects.put(keys.layerLink(name, digest), "");
+    await this.addToCatalog(name);
+  }
+
+  async unlink(name: string, digest: Digest): Promise<boolean> {
+    if (!(await this.isLinked(name, digest))) return false;
+    await this.objects.delete(keys.layerLink(name, digest));
+    return true;
+  }
+
+  // --- manifests ---------------------------------------------------------------------------
+
+  async manifest(name: string, digest: Digest): Promise<ManifestRecord | null> {
+    const head = await this.objects.head(keys.manifestLink(name, digest));
+    if (!head) return null;
+    return { digest, mediaType: head.metadata.mediaType ?? "", size: Number(head.metadata.size) };
+  }
+
+  async openManifest(record: ManifestRecord): Promise<ObjectBody | null> {
+    return this.objects.get(keys.blob(record.digest));
+  }
+
+  /** Stores the exact bytes, links them into the repository and records the subject, if any. */
+  async putManifest(name: string, record: ManifestRecord, bytes: Uint8Array, referrer?: { subject: Digest; descriptor: Descriptor }): Promise<void> {
+    const meta = { mediaType: record.mediaType, size: String(record.size) };
+    if (!(await this.objects.head(keys.blob(record.digest)))) {
+      await this.objects.put(keys.blob(record.digest), bytes);
+    }
+    if (referrer) {
+      await this.objects.put(
+        keys.referrer(name, referrer.subject, record.digest),
+        JSON.stringify(referrer.descriptor),
+        { subject: formatDigest(referrer.subject) },
+      );
+    }
+    await this.objects.put(keys.manifestLink(name, record.digest), "", {
+      ...meta,
+      ...(referrer ? { subject: formatDigest(referrer.subject) } : {}),
+    });
+    await this.addToCatalog(name);
+  }
+
+  /** Removes a manifest from a repository, with every tag pointing at it and its referrer entry. */
+  async deleteManifest(name: string, digest: Digest): Promise<boolean> {
+    const head = await this.objects.head(keys.manifestLink(name, digest));
+    if (!head) return false;
+    const doomed: string[] = [];
+    const target = formatDigest(digest);
+    let startAfter: string | undefined;
+    for (;;) {
+      const page = await this.objects.list(keys.tags(name), { startAfter });
+      for (const o of page.objects) if (o.metadata.digest === target) doomed.push(o.key);
+      if (!page.truncated || page.objects.length === 0) break;
+      startAfter = page.objects[page.objects.length - 1]!.key;
+    }
+    if (head.metadata.subject) {
+      doomed.push(keys.referrer(name, parseDigest(head.metadata.subject), digest));
+    }
+    doomed.push(keys.manifestLink(name, digest));
+    await this.objects.delete(doomed);
+    return true;
+  }
+
+  // --- tags --------------------------------------------------------------------------------
+
+  async resolveTag(name: string, tag: string): Promise<ManifestRecord | null> {
+    const head = await this.objects.head(keys.tag(name, tag));
+    if (!head || !head.metadata.digest) return null;
+    return {
+      digest: parseDigest(head.metadata.digest),
+      mediaType: head.metadata.mediaType ?? "",
+      size: Number(head.metadata.size),
+    };
+  }
+
+  async putTag(name: string, tag: string, record: ManifestRecord): Promise<void> {
+    const digest = formatDigest(record.digest);
+    await this.objects.put(keys.tag(name, tag), digest, {
+      digest,
+      mediaType: record.mediaType,
+      size: String(record.size),
+    });
+  }
+
+  async deleteTag(name: string, tag: string): Promise<boolean> {
+    if (!(await this.objects.head(keys.tag(name, tag)))) return false;
+    await this.objects.delete(keys.tag(name, tag));
+    return true;
+  }
+
+  async listTags(name: string, limit: number, last?: string): Promise<Page<string>> {
+    const prefix = keys.tags(name);
+    return this.listNames(prefix, limit, last);
+  }
+
+  // --- referrers ---------------------------------------------------------------------------
+
+  async listReferrers(name: string, subject: Digest): Promise<Descriptor[]> {
+    const prefix = keys.referrers(name, subject);
+    const result: Descriptor[] = [];
+    let startAfter: string | undefined;
+    for (;;) {
+      const page = await this.objects.list(prefix, { startAfter });
+      const bodies = await Promise.all(page.objects.map((o) => this.objects.get(o.key)));
+      for (const body of bodies) {
+        if (body) result.push(JSON.parse(await new Response(body.body).text()) as Descriptor);
+      }
+      if (!page.truncated || page.objects.length === 0) break;
+      startAfter = page.objects[page.objects.length - 1]!.key;
+    }
+    return result;
+  }
+
+  // --- catalog -----------------------------------------------------------------------------
+
+  async repositoryExists(name: string): Promise<boolean> {
+    return (await this.objects.head(keys.catalogEntry(name))) !== null;
+  }
+
+  async addToCatalog(name: string): Promise<void> {
+    if (!(await this.repositoryExists(name))) await this.objects.put(keys.catalogEntry(name), "");
+  }
+
+  async listRepositories(limit: number, last?: string): Promise<Page<string>> {
+    return this.listNames(keys.catalog, limit, last);
+  }
+
+  /** A page of key suffixes under prefix, in lexical order, after `last`. */
+  private async listNames(prefix: string, limit: number, last?: string): Promise<Page<string>> {
+    const items: string[] = [];
+    let startAfter = last !== undefined ? prefix + last : undefined;
+    // Ask for one extra to learn whether another page follows.
+    while (items.length <= limit) {
+      const page = await this.objects.list(prefix, { startAfter, limit: Math.min(1000, limit + 1 - items.length) });
+      for (const o of page.objects) items.push(o.key.slice(prefix.length));
+      if (!page.truncated || page.objects.length === 0) break;
+      startAfter = page.objects[page.objects.length - 1]!.key;
+    }
+    if (items.length > limit) {
+      items.length = limit;
+      return { items, next: items[items.length - 1] };
+    }
+    return { items };
+  }
+}

@@ -1,0 +1,11 @@
+// Tests that run inside workerd (real R2 and Durable Object storage, via @cloudflare/vitest-pool-workers).
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.local.toml" } })],
+  test: {
+    include: ["test/worker/**/*.test.ts", "test/unit/**/*.test.ts"],
+    testTimeout: 60_000,
+  },
+});

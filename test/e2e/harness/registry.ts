@@ -1,0 +1,80 @@
+// The registry under test: `node scripts/serve.mjs` (wrangler dev on workerd, R2 + Durable
+// Objects persisted under DATA_DIR) on a free loopback port, one per test file.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensureDir, freePort, startDaemon, waitFor, type Daemon } from "./proc";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+
+export interface Registry {
+  /** http://127.0.0.1:PORT */
+  readonly url: string;
+  /** 127.0.0.1:PORT — what image references start with. */
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly logFile: string;
+  /** `${host}/${repoAndTag}` */
+  ref(repoAndTag: string): string;
+  logTail(lines?: number): string;
+  stop(): Promise<void>;
+  /** Stops the process and starts a new one on the same port with the same DATA_DIR. */
+  restart(): Promise<void>;
+}
+
+export interface StartRegistryOptions {
+  /** Parent for DATA_DIR and the log (normally the test file's temp dir). */
+  workDir: string;
+  port?: number;
+  /** Default 120 s: the first start compiles the worker. */
+  startTimeoutMs?: number;
+}
+
+export async function startRegistry(opts: StartRegistryOptions): Promise<Registry> {
+  const port = opts.port ?? (await freePort());
+  const host = `127.0.0.1:${port}`;
+  const url = `http://${host}`;
+  const dataDir = await ensureDir(path.join(opts.workDir, "registry-data"));
+  const logFile = path.join(opts.workDir, "registry.log");
+  const timeout = opts.startTimeoutMs ?? 120_000;
+  let daemon: Daemon | null = null;
+  let starts = 0;
+
+  async function launch(): Promise<void> {
+    starts++;
+    const d = startDaemon(`registry#${starts}`, process.execPath, [path.join(REPO_ROOT, "scripts", "serve.mjs")], {
+      cwd: REPO_ROOT,
+      env: { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: process.env.E2E_REGISTRY_LOG_LEVEL ?? "warn" },
+      logFile,
+    });
+    daemon = d;
+    await d.waitForOutput(new RegExp(`registry listening on http://127\\.0\\.0\\.1:${port}\\b`), timeout);
+    await waitFor(
+      `${url}/v2/ to answer 200`,
+      async () => {
+        const res = await fetch(`${url}/v2/`);
+        await res.arrayBuffer();
+        return res.status === 200;
+      },
+      30_000,
+    );
+  }
+
+  await launch();
+  return {
+    url,
+    host,
+    port,
+    dataDir,
+    logFile,
+    ref: (repoAndTag) => `${host}/${repoAndTag}`,
+    logTail: (lines) => daemon?.logTail(lines) ?? "",
+    async stop() {
+      await daemon?.stop(15_000);
+    },
+    async restart() {
+      await daemon?.stop(15_000);
+      await launch();
+    },
+  };
+}

@@ -267,12 +267,12 @@ export class UploadSessionCore implements UploadSessionApi {
   /** Makes the verified bytes visible under their digest; never stores a blob twice. */
   private async publish(state: SessionState, digest: { algorithm: HashAlgorithm; hex: string }): Promise<void> {
     if (await this.registry.blobInfo(digest)) {
-      if (state.multipartId) await this.objects.abortMultipart(state.dataKey, state.multipartId);
+      await this.abortMultipart(state);
       return;
     }
     const tail = concat(await this.readTail(state), state.tailLength);
     if (state.parts.length === 0) {
-      if (state.multipartId) await this.objects.abortMultipart(state.dataKey, state.multipartId);
+      await this.abortMultipart(state);
       await this.registry.putBlobBytes(digest, tail);
       return;
     }
@@ -283,14 +283,18 @@ export class UploadSessionCore implements UploadSessionApi {
     await this.registry.putBlobPointer(digest, state.dataKey, state.offset);
   }
 
-  private async discard(state: SessionState): Promise<void> {
-    if (state.multipartId) {
-      try {
-        await this.objects.abortMultipart(state.dataKey, state.multipartId);
-      } catch (err) {
-        console.warn("abort multipart failed", err);
-      }
+  /** Best effort: R2 also aborts forgotten multipart uploads itself after 7 days. */
+  private async abortMultipart(state: SessionState): Promise<void> {
+    if (!state.multipartId) return;
+    try {
+      await this.objects.abortMultipart(state.dataKey, state.multipartId);
+    } catch (err) {
+      console.warn("abort multipart failed", err);
     }
+  }
+
+  private async discard(state: SessionState): Promise<void> {
+    await this.abortMultipart(state);
     await this.storage.deleteAll();
     this.state = null;
   }

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Starts the registry locally: workerd (through `wrangler dev`) with R2 and Durable Object
-// state persisted under DATA_DIR, behind a tiny TCP front on PORT that turns away TLS.
+// Starts the registry locally: the worker bundled with esbuild and run on workerd by miniflare,
+// with the bindings of wrangler.local.toml, R2 and Durable Object state persisted under DATA_DIR,
+// behind a tiny TCP front on PORT that turns away TLS.
+// (Not `wrangler dev`: it reloads the worker whenever a source file changes, killing in-flight
+// uploads, and puts a second proxying workerd in front.)
 //
 // Why the front: skopeo, podman and buildah try HTTPS before falling back to plain HTTP. A TLS
 // ClientHello sent to workerd's HTTP port just hangs until the client's 10 s handshake timeout,
@@ -10,15 +13,52 @@
 //   PORT      listening port (default 5000)
 //   HOST      listening address (default 127.0.0.1)
 //   DATA_DIR  persisted state (default .data)
-import { spawn } from "node:child_process";
+import { build } from "esbuild";
+import { Miniflare, Log, LogLevel } from "miniflare";
+import { mkdirSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const port = Number(process.env.PORT ?? 5000);
 const host = process.env.HOST ?? "127.0.0.1";
 const dataDir = path.resolve(process.env.DATA_DIR ?? path.join(root, ".data"));
+const configPath = path.join(root, "wrangler.local.toml");
+
+const buildDir = path.join(dataDir, "build");
+mkdirSync(buildDir, { recursive: true });
+const scriptPath = path.join(buildDir, "worker.mjs");
+await build({
+  entryPoints: [path.join(root, "src", "index.ts")],
+  outfile: scriptPath,
+  bundle: true,
+  format: "esm",
+  target: "es2022",
+  platform: "neutral",
+  external: ["cloudflare:*"],
+  sourcemap: true,
+  logLevel: "warning",
+});
+
+// Bindings, vars, compatibility date and Durable Object classes exactly as wrangler reads them.
+const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
+const innerPort = await freePort();
+const mf = new Miniflare({
+  ...workerOptions,
+  name: "registry",
+  modules: true,
+  scriptPath,
+  modulesRoot: buildDir,
+  host: "127.0.0.1",
+  port: innerPort,
+  r2Persist: path.join(dataDir, "r2"),
+  durableObjectsPersist: path.join(dataDir, "do"),
+  cf: false,
+  log: new Log(LogLevel[(process.env.LOG_LEVEL ?? "warn").toUpperCase()] ?? LogLevel.WARN),
+});
+await mf.ready;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -31,69 +71,21 @@ function freePort() {
   });
 }
 
-async function waitForRegistry(url, child, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`registry did not answer on ${url} within ${timeoutMs} ms`);
-}
-
-const innerPort = await freePort();
-const inspectorPort = await freePort();
-const wrangler = path.join(root, "node_modules", "wrangler", "bin", "wrangler.js");
-const child = spawn(
-  process.execPath,
-  [
-    wrangler, "dev",
-    "--config", path.join(root, "wrangler.local.toml"),
-    "--ip", "127.0.0.1",
-    "--port", String(innerPort),
-    "--inspector-port", String(inspectorPort),
-    "--persist-to", dataDir,
-    "--show-interactive-dev-session=false",
-    "--log-level", process.env.LOG_LEVEL ?? "warn",
-  ],
-  { cwd: root, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" }, detached: true },
-);
-
 let stopping = false;
-function stop(code = 0) {
+async function stop() {
   if (stopping) return;
   stopping = true;
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {}
-  setTimeout(() => {
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {}
-    process.exit(code);
-  }, 2000).unref();
-  child.once("exit", () => process.exit(code));
+  front.close();
+  await mf.dispose().catch(() => {});
+  process.exit(0);
 }
-process.on("SIGINT", () => stop(0));
-process.on("SIGTERM", () => stop(0));
-child.on("exit", (code) => {
-  if (!stopping) {
-    console.error(`wrangler dev exited (${code})`);
-    process.exit(code ?? 1);
-  }
-});
-
-await waitForRegistry(`http://127.0.0.1:${innerPort}/v2/`, child, 120_000).catch((err) => {
-  console.error(err.message);
-  stop(1);
-});
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
 
 const TLS_HANDSHAKE = 0x16;
 const front = net.createServer({ pauseOnConnect: false, noDelay: true }, (client) => {
   client.once("data", (first) => {
+    client.pause(); // hold further bytes until the upstream pipe is in place
     if (first[0] === TLS_HANDSHAKE) {
       client.destroy(); // not a TLS server: say so at once instead of hanging
       return;

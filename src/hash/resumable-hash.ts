@@ -18,8 +18,8 @@
  * The size of the buffered tail is implied by the length, so the total size
  * is checked exactly on restore.
  */
-import { SHA256_STATE_TAG, Sha256 } from "./sha256.js";
-import { SHA512_STATE_TAG, Sha512 } from "./sha512.js";
+import { SHA256_STATE_TAG, Sha256 } from "./sha256";
+import { SHA512_STATE_TAG, Sha512 } from "./sha512";
 
 export type HashAlgorithm = "sha256" | "sha512";
 

@@ -13,7 +13,7 @@
  *   [10..73]  H0..H7 chaining words (8 x uint64, i.e. hi/lo uint32 pairs)
  *   [74..]    buffered partial block, exactly (length % 128) bytes
  */
-import type { ResumableHash } from "./resumable-hash.js";
+import type { ResumableHash } from "./resumable-hash";
 
 export const SHA512_STATE_TAG = 2;
 const STATE_VERSION = 1;
@@ -65,115 +65,207 @@ const HEX: string[] = [];
 for (let i = 0; i < 256; i++) HEX.push((i < 16 ? "0" : "") + i.toString(16));
 
 /**
- * Compress every complete 128-byte block of `p[pos..end)` into `H`
- * (16 words: hi0, lo0, hi1, lo1, ...). `end - pos` must be a multiple of 128.
- * `WH`/`WL` are 80-word scratch schedules (high and low halves).
+ * Message schedule scratch (high / low halves), shared by all instances:
+ * compression is synchronous and never re-entered, and module-level arrays are
+ * measurably faster in V8 than ones reached through `this`.
  */
-function compress(
-  H: Int32Array,
-  WH: Int32Array,
-  WL: Int32Array,
-  p: Uint8Array,
-  pos: number,
-  end: number,
-): void {
-  let h0h = H[0]! | 0, h0l = H[1]! | 0;
-  let h1h = H[2]! | 0, h1l = H[3]! | 0;
-  let h2h = H[4]! | 0, h2l = H[5]! | 0;
-  let h3h = H[6]! | 0, h3l = H[7]! | 0;
-  let h4h = H[8]! | 0, h4l = H[9]! | 0;
-  let h5h = H[10]! | 0, h5l = H[11]! | 0;
-  let h6h = H[12]! | 0, h6l = H[13]! | 0;
-  let h7h = H[14]! | 0, h7l = H[15]! | 0;
+const WH = new Int32Array(80);
+const WL = new Int32Array(80);
 
-  while (pos < end) {
-    for (let t = 0; t < 16; t++, pos += 8) {
-      WH[t] = (p[pos]! << 24) | (p[pos + 1]! << 16) | (p[pos + 2]! << 8) | p[pos + 3]!;
-      WL[t] = (p[pos + 4]! << 24) | (p[pos + 5]! << 16) | (p[pos + 6]! << 8) | p[pos + 7]!;
-    }
-    for (let t = 16; t < 80; t++) {
-      // sigma0(x) = ROTR1 ^ ROTR8 ^ SHR7 of W[t-15]
-      const xh = WH[t - 15]! | 0;
-      const xl = WL[t - 15]! | 0;
-      const s0h = ((xh >>> 1) | (xl << 31)) ^ ((xh >>> 8) | (xl << 24)) ^ (xh >>> 7);
-      const s0l = ((xl >>> 1) | (xh << 31)) ^ ((xl >>> 8) | (xh << 24)) ^ ((xl >>> 7) | (xh << 25));
-      // sigma1(y) = ROTR19 ^ ROTR61 ^ SHR6 of W[t-2]
-      const yh = WH[t - 2]! | 0;
-      const yl = WL[t - 2]! | 0;
-      const s1h = ((yh >>> 19) | (yl << 13)) ^ ((yl >>> 29) | (yh << 3)) ^ (yh >>> 6);
-      const s1l = ((yl >>> 19) | (yh << 13)) ^ ((yh >>> 29) | (yl << 3)) ^ ((yl >>> 6) | (yh << 26));
-      // W[t] = sigma1 + W[t-7] + sigma0 + W[t-16]
-      const lo = (s1l >>> 0) + (WL[t - 7]! >>> 0) + (s0l >>> 0) + (WL[t - 16]! >>> 0);
-      WH[t] = (s1h + WH[t - 7]! + s0h + WH[t - 16]! + ((lo / TWO_32) | 0)) | 0;
-      WL[t] = lo | 0;
-    }
-
-    let ah = h0h, al = h0l;
-    let bh = h1h, bl = h1l;
-    let ch = h2h, cl = h2l;
-    let dh = h3h, dl = h3l;
-    let eh = h4h, el = h4l;
-    let fh = h5h, fl = h5l;
-    let gh = h6h, gl = h6l;
-    let hh = h7h, hl = h7l;
-
-    for (let t = 0; t < 80; t++) {
-      // Sigma1(e) = ROTR14 ^ ROTR18 ^ ROTR41
-      const S1h = ((eh >>> 14) | (el << 18)) ^ ((eh >>> 18) | (el << 14)) ^ ((el >>> 9) | (eh << 23));
-      const S1l = ((el >>> 14) | (eh << 18)) ^ ((el >>> 18) | (eh << 14)) ^ ((eh >>> 9) | (el << 23));
-      // Ch(e, f, g)
-      const chh = gh ^ (eh & (fh ^ gh));
-      const chl = gl ^ (el & (fl ^ gl));
-      // T1 = h + Sigma1(e) + Ch(e, f, g) + K[t] + W[t]
-      const t1lo = (hl >>> 0) + (S1l >>> 0) + (chl >>> 0) + (KL[t]! >>> 0) + (WL[t]! >>> 0);
-      const t1l = t1lo | 0;
-      const t1h = (hh + S1h + chh + KH[t]! + WH[t]! + ((t1lo / TWO_32) | 0)) | 0;
-      // Sigma0(a) = ROTR28 ^ ROTR34 ^ ROTR39
-      const S0h = ((ah >>> 28) | (al << 4)) ^ ((al >>> 2) | (ah << 30)) ^ ((al >>> 7) | (ah << 25));
-      const S0l = ((al >>> 28) | (ah << 4)) ^ ((ah >>> 2) | (al << 30)) ^ ((ah >>> 7) | (al << 25));
-      // Maj(a, b, c)
-      const majh = (ah & bh) ^ (ch & (ah ^ bh));
-      const majl = (al & bl) ^ (cl & (al ^ bl));
-      // T2 = Sigma0(a) + Maj(a, b, c)
-      const t2lo = (S0l >>> 0) + (majl >>> 0);
-      const t2l = t2lo | 0;
-      const t2h = (S0h + majh + ((t2lo / TWO_32) | 0)) | 0;
-
-      hh = gh; hl = gl;
-      gh = fh; gl = fl;
-      fh = eh; fl = el;
-      // e = d + T1
-      const elo = (dl >>> 0) + (t1l >>> 0);
-      eh = (dh + t1h + ((elo / TWO_32) | 0)) | 0;
-      el = elo | 0;
-      dh = ch; dl = cl;
-      ch = bh; cl = bl;
-      bh = ah; bl = al;
-      // a = T1 + T2
-      const alo = (t1l >>> 0) + (t2l >>> 0);
-      ah = (t1h + t2h + ((alo / TWO_32) | 0)) | 0;
-      al = alo | 0;
-    }
-
-    let s: number;
-    s = (h0l >>> 0) + (al >>> 0); h0h = (h0h + ah + ((s / TWO_32) | 0)) | 0; h0l = s | 0;
-    s = (h1l >>> 0) + (bl >>> 0); h1h = (h1h + bh + ((s / TWO_32) | 0)) | 0; h1l = s | 0;
-    s = (h2l >>> 0) + (cl >>> 0); h2h = (h2h + ch + ((s / TWO_32) | 0)) | 0; h2l = s | 0;
-    s = (h3l >>> 0) + (dl >>> 0); h3h = (h3h + dh + ((s / TWO_32) | 0)) | 0; h3l = s | 0;
-    s = (h4l >>> 0) + (el >>> 0); h4h = (h4h + eh + ((s / TWO_32) | 0)) | 0; h4l = s | 0;
-    s = (h5l >>> 0) + (fl >>> 0); h5h = (h5h + fh + ((s / TWO_32) | 0)) | 0; h5l = s | 0;
-    s = (h6l >>> 0) + (gl >>> 0); h6h = (h6h + gh + ((s / TWO_32) | 0)) | 0; h6l = s | 0;
-    s = (h7l >>> 0) + (hl >>> 0); h7h = (h7h + hh + ((s / TWO_32) | 0)) | 0; h7l = s | 0;
+/**
+ * Compress the 128-byte block at byte offset `pos` of `view` into `H`
+ * (16 words: hi0, lo0, hi1, lo1, ...).
+ *
+ * 64-bit sums: the low halves are added as unsigned numbers (exact, < 2^35),
+ * the carry is `(sum / 2^32) | 0`, and the high halves are added with `| 0`.
+ */
+function compressBlock(H: Int32Array, view: DataView, pos: number): void {
+  for (let t = 0; t < 16; t++, pos += 8) {
+    WH[t] = view.getInt32(pos);
+    WL[t] = view.getInt32(pos + 4);
+  }
+  for (let t = 16; t < 80; t++) {
+    // sigma0(x) = ROTR1 ^ ROTR8 ^ SHR7 of W[t-15]
+    const xh = WH[t - 15]! | 0;
+    const xl = WL[t - 15]! | 0;
+    const s0h = ((xh >>> 1) | (xl << 31)) ^ ((xh >>> 8) | (xl << 24)) ^ (xh >>> 7);
+    const s0l = ((xl >>> 1) | (xh << 31)) ^ ((xl >>> 8) | (xh << 24)) ^ ((xl >>> 7) | (xh << 25));
+    // sigma1(y) = ROTR19 ^ ROTR61 ^ SHR6 of W[t-2]
+    const yh = WH[t - 2]! | 0;
+    const yl = WL[t - 2]! | 0;
+    const s1h = ((yh >>> 19) | (yl << 13)) ^ ((yl >>> 29) | (yh << 3)) ^ (yh >>> 6);
+    const s1l = ((yl >>> 19) | (yh << 13)) ^ ((yh >>> 29) | (yl << 3)) ^ ((yl >>> 6) | (yh << 26));
+    // W[t] = sigma1 + W[t-7] + sigma0 + W[t-16]
+    const lo = (s1l >>> 0) + (WL[t - 7]! >>> 0) + (s0l >>> 0) + (WL[t - 16]! >>> 0);
+    WH[t] = (s1h + WH[t - 7]! + s0h + WH[t - 16]! + ((lo / TWO_32) | 0)) | 0;
+    WL[t] = lo | 0;
   }
 
-  H[0] = h0h; H[1] = h0l;
-  H[2] = h1h; H[3] = h1l;
-  H[4] = h2h; H[5] = h2l;
-  H[6] = h3h; H[7] = h3l;
-  H[8] = h4h; H[9] = h4l;
-  H[10] = h5h; H[11] = h5l;
-  H[12] = h6h; H[13] = h6l;
-  H[14] = h7h; H[15] = h7l;
+  let ah = H[0]! | 0, al = H[1]! | 0;
+  let bh = H[2]! | 0, bl = H[3]! | 0;
+  let ch = H[4]! | 0, cl = H[5]! | 0;
+  let dh = H[6]! | 0, dl = H[7]! | 0;
+  let eh = H[8]! | 0, el = H[9]! | 0;
+  let fh = H[10]! | 0, fl = H[11]! | 0;
+  let gh = H[12]! | 0, gl = H[13]! | 0;
+  let hh = H[14]! | 0, hl = H[15]! | 0;
+  let s0h = 0, s0l = 0, s1h = 0, s1l = 0, t1h = 0, t1l = 0, lo = 0;
+
+  // 80 rounds, unrolled by 8. Instead of shifting h <- g <- ... <- a every
+  // round, the variables' roles rotate: in round t + i the working variable
+  // that FIPS 180-4 calls "a" is held i places earlier in a..h (cyclically),
+  // and so on for b..h; after 8 rounds every role is back where it started.
+  // Each round computes T1 = h + Sigma1(e) + Ch(e, f, g) + K[t] + W[t], then
+  // d += T1 (the new e) and h = T1 + Sigma0(a) + Maj(a, b, c) (the new a),
+  // with Ch = g ^ (e & (f ^ g)) and Maj = (a & b) ^ (c & (a ^ b)).
+  for (let t = 0; t < 80; t += 8) {
+    // round t + 0: (a..h) = (a, b, c, d, e, f, g, h)
+    // T1 = h + Sigma1(e) + Ch(e, f, g) + K[t] + W[t]; Sigma1 = ROTR14 ^ ROTR18 ^ ROTR41
+    s1h = ((eh >>> 14) | (el << 18)) ^ ((eh >>> 18) | (el << 14)) ^ ((el >>> 9) | (eh << 23));
+    s1l = ((el >>> 14) | (eh << 18)) ^ ((el >>> 18) | (eh << 14)) ^ ((eh >>> 9) | (el << 23));
+    lo = (hl >>> 0) + (s1l >>> 0) + ((gl ^ (el & (fl ^ gl))) >>> 0) + (KL[t + 0]! >>> 0) + (WL[t + 0]! >>> 0);
+    t1h = (hh + s1h + (gh ^ (eh & (fh ^ gh))) + KH[t + 0]! + WH[t + 0]! + ((lo / TWO_32) | 0)) | 0;
+    t1l = lo | 0;
+    // d += T1
+    lo = (dl >>> 0) + (t1l >>> 0);
+    dh = (dh + t1h + ((lo / TWO_32) | 0)) | 0;
+    dl = lo | 0;
+    // h = T1 + Sigma0(a) + Maj(a, b, c); Sigma0 = ROTR28 ^ ROTR34 ^ ROTR39
+    s0h = ((ah >>> 28) | (al << 4)) ^ ((al >>> 2) | (ah << 30)) ^ ((al >>> 7) | (ah << 25));
+    s0l = ((al >>> 28) | (ah << 4)) ^ ((ah >>> 2) | (al << 30)) ^ ((ah >>> 7) | (al << 25));
+    lo = (t1l >>> 0) + (s0l >>> 0) + (((al & bl) ^ (cl & (al ^ bl))) >>> 0);
+    hh = (t1h + s0h + ((ah & bh) ^ (ch & (ah ^ bh))) + ((lo / TWO_32) | 0)) | 0;
+    hl = lo | 0;
+    // round t + 1: (a..h) = (h, a, b, c, d, e, f, g)
+    // T1 = h + Sigma1(e) + Ch(e, f, g) + K[t] + W[t]; Sigma1 = ROTR14 ^ ROTR18 ^ ROTR41
+    s1h = ((dh >>> 14) | (dl << 18)) ^ ((dh >>> 18) | (dl << 14)) ^ ((dl >>> 9) | (dh << 23));
+    s1l = ((dl >>> 14) | (dh << 18)) ^ ((dl >>> 18) | (dh << 14)) ^ ((dh >>> 9) | (dl << 23));
+    lo = (gl >>> 0) + (s1l >>> 0) + ((fl ^ (dl & (el ^ fl))) >>> 0) + (KL[t + 1]! >>> 0) + (WL[t + 1]! >>> 0);
+    t1h = (gh + s1h + (fh ^ (dh & (eh ^ fh))) + KH[t + 1]! + WH[t + 1]! + ((lo / TWO_32) | 0)) | 0;
+    t1l = lo | 0;
+    // d += T1
+    lo = (cl >>> 0) + (t1l >>> 0);
+    ch = (ch + t1h + ((lo / TWO_32) | 0)) | 0;
+    cl = lo | 0;
+    // h = T1 + Sigma0(a) + Maj(a, b, c); Sigma0 = ROTR28 ^ ROTR34 ^ ROTR39
+    s0h = ((hh >>> 28) | (hl << 4)) ^ ((hl >>> 2) | (hh << 30)) ^ ((hl >>> 7) | (hh << 25));
+    s0l = ((hl >>> 28) | (hh << 4)) ^ ((hh >>> 2) | (hl << 30)) ^ ((hh >>> 7) | (hl << 25));
+    lo = (t1l >>> 0) + (s0l >>> 0) + (((hl & al) ^ (bl & (hl ^ al))) >>> 0);
+    gh = (t1h + s0h + ((hh & ah) ^ (bh & (hh ^ ah))) + ((lo / TWO_32) | 0)) | 0;
+    gl = lo | 0;
+    // round t + 2: (a..h) = (g, h, a, b, c, d, e, f)
+    // T1 = h + Sigma1(e) + Ch(e, f, g) + K[t] + W[t]; Sigma1 = ROTR14 ^ ROTR18 ^ ROTR41
+    s1h = ((ch >>> 14) | (cl << 18)) ^ ((ch >>> 18) | (cl << 14)) ^ ((cl >>> 9) | (ch << 23));
+    s1l = ((cl >>> 14) | (ch << 18)) ^ ((cl >>> 18) | (ch << 14)) ^ ((ch >>> 9) | (cl << 23));
+    lo = (fl >>> 0) + (s1l >>> 0) + ((el ^ (cl & (dl ^ el))) >>> 0) + (KL[t + 2]! >>> 0) + (WL[t + 2]! >>> 0);
+    t1h = (fh + s1h + (eh ^ (ch & (dh ^ eh))) + KH[t + 2]! + WH[t + 2]! + ((lo / TWO_32) | 0)) | 0;
+    t1l = lo | 0;
+    // d += T1
+    lo = (bl >>> 0) + (t1l >>> 0);
+    bh = (bh + t1h + ((lo / TWO_32) | 0)) | 0;
+    bl = lo | 0;
+    // h = T1 + Sigma0(a) + Maj(a, b, c); Sigma0 = ROTR28 ^ ROTR34 ^ ROTR39
+    s0h = ((gh >>> 28) | (gl << 4)) ^ ((gl >>> 2) | (gh << 30)) ^ ((gl >>> 7) | (gh << 25));
+    s0l = ((gl >>> 28) | (gh << 4)) ^ ((gh >>> 2) | (gl << 30)) ^ ((gh >>> 7) | (gl << 25));
+    lo = (t1l >>> 0) + (s0l >>> 0) + (((gl & hl) ^ (al & (gl ^ hl))) >>> 0);
+    fh = (t1h + s0h + ((gh & hh) ^ (ah & (gh ^ hh))) + ((lo / TWO_32) | 0)) | 0;
+    fl = lo | 0;
+    // round t + 3: (a..h) = (f, g, h, a, b, c, d, e)
+    // T1 = h + Sigma1(e) + Ch(e, f, g) + K[t] + W[t]; Sigma1 = ROTR14 ^ ROTR18 ^ ROTR41
+    s1h = ((bh >>> 14) | (bl << 18)) ^ ((bh >>> 18) | (bl << 14)) ^ ((bl >>> 9) | (bh << 23));
+    s1l = ((bl >>> 14) | (bh << 18)) ^ ((bl >>> 18) | (bh << 14)) ^ ((bh >>> 9) | (bl << 23));
+    lo = (el >>> 0) + (s1l >>> 0) + ((dl ^ (bl & (cl ^ dl))) >>> 0) + (KL[t + 3]! >>> 0) + (WL[t + 3]! >>> 0);
+    t1h = (eh + s1h + (dh ^ (bh & (ch ^ dh))) + KH[t + 3]! + WH[t + 3]! + ((lo / TWO_32) | 0)) | 0;
+    t1l = lo | 0;
+    // d += T1
+    lo = (al >>> 0) + (t1l >>> 0);
+    ah = (ah + t1h + ((lo / TWO_32) | 0)) | 0;
+    al = lo | 0;
+    // h = T1 + Sigma0(a) + Maj(a, b, c); Sigma0 = ROTR28 ^ ROTR34 ^ ROTR39
+    s0h = ((fh >>> 28) | (fl << 4)) ^ ((fl >>> 2) | (fh << 30)) ^ ((fl >>> 7) | (fh << 25));
+    s0l = ((fl >>> 28) | (fh << 4)) ^ ((fh >>> 2) | (fl << 30)) ^ ((fh >>> 7) | (fl << 25));
+    lo = (t1l >>> 0) + (s0l >>> 0) + (((fl & gl) ^ (hl & (fl ^ gl))) >>> 0);
+    eh = (t1h + s0h + ((fh & gh) ^ (hh & (fh ^ gh))) + ((lo / TWO_32) | 0)) | 0;
+    el = lo | 0;
+    // round t + 4: (a..h) = (e, f, g, h, a, b, c, d)
+    // T1 = h + Sigma1(e) + Ch(e, f, g) + K[t] + W[t]; Sigma1 = ROTR14 ^ ROTR18 ^ ROTR41
+    s1h = ((ah >>> 14) | (al << 18)) ^ ((ah >>> 18) | (al << 14)) ^ ((al >>> 9) | (ah << 23));
+    s1l = ((al >>> 14) | (ah << 18)) ^ ((al >>> 18) | (ah << 14)) ^ ((ah >>> 9) | (al << 23));
+    lo = (dl >>> 0) + (s1l >>> 0) + ((cl ^ (al & (bl ^ cl))) >>> 0) + (KL[t + 4]! >>> 0) + (WL[t + 4]! >>> 0);
+    t1h = (dh + s1h + (ch ^ (ah & (bh ^ ch))) + KH[t + 4]! + WH[t + 4]! + ((lo / TWO_32) | 0)) | 0;
+    t1l = lo | 0;
+    // d += T1
+    lo = (hl >>> 0) + (t1l >>> 0);
+    hh = (hh + t1h + ((lo / TWO_32) | 0)) | 0;
+    hl = lo | 0;
+    // h = T1 + Sigma0(a) + Maj(a, b, c); Sigma0 = ROTR28 ^ ROTR34 ^ ROTR39
+    s0h = ((eh >>> 28) | (el << 4)) ^ ((el >>> 2) | (eh << 30)) ^ ((el >>> 7) | (eh << 25));
+    s0l = ((el >>> 28) | (eh << 4)) ^ ((eh >>> 2) | (el << 30)) ^ ((eh >>> 7) | (el << 25));
+    lo = (t1l >>> 0) + (s0l >>> 0) + (((el & fl) ^ (gl & (el ^ fl))) >>> 0);
+    dh = (t1h + s0h + ((eh & fh) ^ (gh & (eh ^ fh))) + ((lo / TWO_32) | 0)) | 0;
+    dl = lo | 0;
+    // round t + 5: (a..h) = (d, e, f, g, h, a, b, c)
+    // T1 = h + Sigma1(e) + Ch(e, f, g) + K[t] + W[t]; Sigma1 = ROTR14 ^ ROTR18 ^ ROTR41
+    s1h = ((hh >>> 14) | (hl << 18)) ^ ((hh >>> 18) | (hl << 14)) ^ ((hl >>> 9) | (hh << 23));
+    s1l = ((hl >>> 14) | (hh << 18)) ^ ((hl >>> 18) | (hh << 14)) ^ ((hh >>> 9) | (hl << 23));
+    lo = (cl >>> 0) + (s1l >>> 0) + ((bl ^ (hl & (al ^ bl))) >>> 0) + (KL[t + 5]! >>> 0) + (WL[t + 5]! >>> 0);
+    t1h = (ch + s1h + (bh ^ (hh & (ah ^ bh))) + KH[t + 5]! + WH[t + 5]! + ((lo / TWO_32) | 0)) | 0;
+    t1l = lo | 0;
+    // d += T1
+    lo = (gl >>> 0) + (t1l >>> 0);
+    gh = (gh + t1h + ((lo / TWO_32) | 0)) | 0;
+    gl = lo | 0;
+    // h = T1 + Sigma0(a) + Maj(a, b, c); Sigma0 = ROTR28 ^ ROTR34 ^ ROTR39
+    s0h = ((dh >>> 28) | (dl << 4)) ^ ((dl >>> 2) | (dh << 30)) ^ ((dl >>> 7) | (dh << 25));
+    s0l = ((dl >>> 28) | (dh << 4)) ^ ((dh >>> 2) | (dl << 30)) ^ ((dh >>> 7) | (dl << 25));
+    lo = (t1l >>> 0) + (s0l >>> 0) + (((dl & el) ^ (fl & (dl ^ el))) >>> 0);
+    ch = (t1h + s0h + ((dh & eh) ^ (fh & (dh ^ eh))) + ((lo / TWO_32) | 0)) | 0;
+    cl = lo | 0;
+    // round t + 6: (a..h) = (c, d, e, f, g, h, a, b)
+    // T1 = h + Sigma1(e) + Ch(e, f, g) + K[t] + W[t]; Sigma1 = ROTR14 ^ ROTR18 ^ ROTR41
+    s1h = ((gh >>> 14) | (gl << 18)) ^ ((gh >>> 18) | (gl << 14)) ^ ((gl >>> 9) | (gh << 23));
+    s1l = ((gl >>> 14) | (gh << 18)) ^ ((gl >>> 18) | (gh << 14)) ^ ((gh >>> 9) | (gl << 23));
+    lo = (bl >>> 0) + (s1l >>> 0) + ((al ^ (gl & (hl ^ al))) >>> 0) + (KL[t + 6]! >>> 0) + (WL[t + 6]! >>> 0);
+    t1h = (bh + s1h + (ah ^ (gh & (hh ^ ah))) + KH[t + 6]! + WH[t + 6]! + ((lo / TWO_32) | 0)) | 0;
+    t1l = lo | 0;
+    // d += T1
+    lo = (fl >>> 0) + (t1l >>> 0);
+    fh = (fh + t1h + ((lo / TWO_32) | 0)) | 0;
+    fl = lo | 0;
+    // h = T1 + Sigma0(a) + Maj(a, b, c); Sigma0 = ROTR28 ^ ROTR34 ^ ROTR39
+    s0h = ((ch >>> 28) | (cl << 4)) ^ ((cl >>> 2) | (ch << 30)) ^ ((cl >>> 7) | (ch << 25));
+    s0l = ((cl >>> 28) | (ch << 4)) ^ ((ch >>> 2) | (cl << 30)) ^ ((ch >>> 7) | (cl << 25));
+    lo = (t1l >>> 0) + (s0l >>> 0) + (((cl & dl) ^ (el & (cl ^ dl))) >>> 0);
+    bh = (t1h + s0h + ((ch & dh) ^ (eh & (ch ^ dh))) + ((lo / TWO_32) | 0)) | 0;
+    bl = lo | 0;
+    // round t + 7: (a..h) = (b, c, d, e, f, g, h, a)
+    // T1 = h + Sigma1(e) + Ch(e, f, g) + K[t] + W[t]; Sigma1 = ROTR14 ^ ROTR18 ^ ROTR41
+    s1h = ((fh >>> 14) | (fl << 18)) ^ ((fh >>> 18) | (fl << 14)) ^ ((fl >>> 9) | (fh << 23));
+    s1l = ((fl >>> 14) | (fh << 18)) ^ ((fl >>> 18) | (fh << 14)) ^ ((fh >>> 9) | (fl << 23));
+    lo = (al >>> 0) + (s1l >>> 0) + ((hl ^ (fl & (gl ^ hl))) >>> 0) + (KL[t + 7]! >>> 0) + (WL[t + 7]! >>> 0);
+    t1h = (ah + s1h + (hh ^ (fh & (gh ^ hh))) + KH[t + 7]! + WH[t + 7]! + ((lo / TWO_32) | 0)) | 0;
+    t1l = lo | 0;
+    // d += T1
+    lo = (el >>> 0) + (t1l >>> 0);
+    eh = (eh + t1h + ((lo / TWO_32) | 0)) | 0;
+    el = lo | 0;
+    // h = T1 + Sigma0(a) + Maj(a, b, c); Sigma0 = ROTR28 ^ ROTR34 ^ ROTR39
+    s0h = ((bh >>> 28) | (bl << 4)) ^ ((bl >>> 2) | (bh << 30)) ^ ((bl >>> 7) | (bh << 25));
+    s0l = ((bl >>> 28) | (bh << 4)) ^ ((bh >>> 2) | (bl << 30)) ^ ((bh >>> 7) | (bl << 25));
+    lo = (t1l >>> 0) + (s0l >>> 0) + (((bl & cl) ^ (dl & (bl ^ cl))) >>> 0);
+    ah = (t1h + s0h + ((bh & ch) ^ (dh & (bh ^ ch))) + ((lo / TWO_32) | 0)) | 0;
+    al = lo | 0;
+  }
+
+
+  lo = (H[1]! >>> 0) + (al >>> 0); H[0] = (H[0]! + ah + ((lo / TWO_32) | 0)) | 0; H[1] = lo | 0;
+  lo = (H[3]! >>> 0) + (bl >>> 0); H[2] = (H[2]! + bh + ((lo / TWO_32) | 0)) | 0; H[3] = lo | 0;
+  lo = (H[5]! >>> 0) + (cl >>> 0); H[4] = (H[4]! + ch + ((lo / TWO_32) | 0)) | 0; H[5] = lo | 0;
+  lo = (H[7]! >>> 0) + (dl >>> 0); H[6] = (H[6]! + dh + ((lo / TWO_32) | 0)) | 0; H[7] = lo | 0;
+  lo = (H[9]! >>> 0) + (el >>> 0); H[8] = (H[8]! + eh + ((lo / TWO_32) | 0)) | 0; H[9] = lo | 0;
+  lo = (H[11]! >>> 0) + (fl >>> 0); H[10] = (H[10]! + fh + ((lo / TWO_32) | 0)) | 0; H[11] = lo | 0;
+  lo = (H[13]! >>> 0) + (gl >>> 0); H[12] = (H[12]! + gh + ((lo / TWO_32) | 0)) | 0; H[13] = lo | 0;
+  lo = (H[15]! >>> 0) + (hl >>> 0); H[14] = (H[14]! + hh + ((lo / TWO_32) | 0)) | 0; H[15] = lo | 0;
 }
 
 export class Sha512 implements ResumableHash {
@@ -181,11 +273,9 @@ export class Sha512 implements ResumableHash {
 
   /** Chaining words H0..H7 as hi/lo pairs. */
   private readonly h = new Int32Array(16);
-  /** Message schedule scratch (high / low halves), reused for every block. */
-  private readonly wh = new Int32Array(80);
-  private readonly wl = new Int32Array(80);
   /** Partial block; only the first `length % 128` bytes are meaningful. */
   private readonly buf = new Uint8Array(BLOCK_BYTES);
+  private readonly bufView = new DataView(this.buf.buffer);
   private len = 0;
 
   constructor() {
@@ -210,13 +300,17 @@ export class Sha512 implements ResumableHash {
       const take = Math.min(BLOCK_BYTES - buffered, n);
       this.buf.set(take === n ? data : data.subarray(0, take), buffered);
       if (buffered + take < BLOCK_BYTES) return;
-      compress(this.h, this.wh, this.wl, this.buf, 0, BLOCK_BYTES);
+      compressBlock(this.h, this.bufView, 0);
       pos = take;
     }
 
     const rest = (n - pos) % BLOCK_BYTES;
     const end = n - rest;
-    if (end > pos) compress(this.h, this.wh, this.wl, data, pos, end);
+    if (end > pos) {
+      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      const H = this.h;
+      for (; pos < end; pos += BLOCK_BYTES) compressBlock(H, view, pos);
+    }
     if (rest > 0) this.buf.set(data.subarray(end), 0);
   }
 
@@ -293,7 +387,8 @@ export class Sha512 implements ResumableHash {
     const dv = new DataView(pad.buffer);
     dv.setUint32(padLen - 8, bitsHi);
     dv.setUint32(padLen - 4, bitsLo);
-    compress(H, this.wh, this.wl, pad, 0, padLen);
+    compressBlock(H, dv, 0);
+    if (padLen > BLOCK_BYTES) compressBlock(H, dv, BLOCK_BYTES);
     return H;
   }
 }

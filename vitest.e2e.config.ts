@@ -1,0 +1,28 @@
+// End-to-end tests: real clients (docker, skopeo, podman, buildah, ctr) against the registry
+// started with `node scripts/serve.mjs` (wrangler dev on workerd). Plain Node environment —
+// not the Cloudflare pool. Each test file starts its own registry on a free loopback port
+// with a fresh DATA_DIR under a temp dir.
+//
+//   PATH=$PWD/node_modules/.bin:$PATH npx vitest run --config vitest.e2e.config.ts
+//
+// Needs root and the Debian packages docker.io podman skopeo buildah containerd (see
+// test/e2e/harness/exec.ts PACKAGE_OF). A missing client fails the suite; nothing is skipped.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/e2e/**/*.test.ts"],
+    environment: "node",
+    pool: "forks",
+    // 2-core CI machines: one file (one registry, one set of daemons) at a time.
+    fileParallelism: false,
+    maxWorkers: 1,
+    sequence: { concurrent: false },
+    // The 1 GiB layer test is the slow one; everything else takes seconds.
+    testTimeout: 15 * 60_000,
+    hookTimeout: 5 * 60_000,
+    teardownTimeout: 2 * 60_000,
+    retry: 0,
+    reporters: ["verbose"],
+  },
+});

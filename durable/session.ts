@@ -226,6 +226,7 @@ export class UploadSessionCore implements UploadSessionApi {
     const part = concat([...tail, ...pending], state.tailLength + pendingLength);
     if (!state.multipartId) {
       state.multipartId = await this.objects.createMultipart(state.dataKey);
+      if (this.cancelled) await this.abortMultipart(state);
       await this.save(state);
     }
     const uploaded = await this.objects.uploadPart(state.dataKey, state.multipartId, state.parts.length + 1, part);
@@ -241,12 +242,24 @@ export class UploadSessionCore implements UploadSessionApi {
 
   private async appendTail(state: SessionState, pending: Uint8Array[], pendingLength: number, hash: ResumableHash): Promise<void> {
     this.assertLive();
-    const entries: Record<string, unknown> = {};
-    const bytes = concat(pending, pendingLength);
-    for (let at = 0; at < bytes.length; at += TAIL_SEGMENT) {
-      entries[tailKey(state.tailSegments)] = bytes.slice(at, at + TAIL_SEGMENT);
-      state.tailSegments += 1;
+    // Top up the last segment first, so many tiny chunks do not become many tiny keys.
+    let chunks = pending;
+    let first = state.tailSegments;
+    if (first > 0) {
+      const last = await this.storage.get<Uint8Array>(tailKey(first - 1));
+      if (last && last.length < TAIL_SEGMENT) {
+        chunks = [last, ...pending];
+        first -= 1;
+      }
     }
+    const bytes = concat(chunks, chunks.reduce((n, c) => n + c.length, 0));
+    const entries: Record<string, unknown> = {};
+    let segments = first;
+    for (let at = 0; at < bytes.length; at += TAIL_SEGMENT) {
+      entries[tailKey(segments)] = bytes.slice(at, at + TAIL_SEGMENT);
+      segments += 1;
+    }
+    state.tailSegments = segments;
     state.tailLength += pendingLength;
     state.offset += pendingLength;
     state.hash = hash.exportState();
@@ -304,6 +317,7 @@ export class UploadSessionCore implements UploadSessionApi {
   }
 
   private async save(state: SessionState, entries: Record<string, unknown> = {}, deletes: string[] = []): Promise<void> {
+    this.assertLive(); // a cancelled session must not be written back
     state.expiresAt = this.now() + this.config.ttlMs;
     await this.storage.commit({ ...entries, [STATE_KEY]: state }, deletes);
     await this.storage.setAlarm(state.expiresAt);

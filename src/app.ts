@@ -38,7 +38,9 @@ export function createRegistry(ctx: RegistryContext): (request: Request) => Prom
   router
     .get("/v2", versionCheck)
     .head("/v2", versionCheck)
+    .all("/v2", unsupported)
     .get("/v2/_catalog", listCatalog)
+    .all("/v2/_catalog", unsupported)
     .post("/v2/:name+/blobs/uploads", startUpload)
     .all("/v2/:name+/blobs/uploads", unsupported)
     .patch("/v2/:name+/blobs/uploads/:id", patchUpload)

@@ -4,7 +4,7 @@ import type { SessionConfig } from "../durable/session";
 export interface Env {
   BUCKET: R2Bucket;
   UPLOADS: DurableObjectNamespace<import("../durable/upload-session").UploadSession>;
-  /** R2 multipart part size in bytes (>= 5 MiB); default 8 MiB. */
+  /** R2 multipart part size in bytes (5 to 32 MiB); default 8 MiB. */
   UPLOAD_PART_SIZE?: string;
   /** Idle upload sessions are aborted after this many seconds; default 24 h. */
   UPLOAD_TTL_SECONDS?: string;
@@ -15,8 +15,9 @@ const MiB = 1024 * 1024;
 export function uploadConfig(env: Env): SessionConfig {
   const partSize = Number(env.UPLOAD_PART_SIZE ?? 8 * MiB);
   const ttlSeconds = Number(env.UPLOAD_TTL_SECONDS ?? 24 * 3600);
-  if (!Number.isInteger(partSize) || partSize < 5 * MiB || partSize > 5 * 1024 * MiB) {
-    throw new Error(`UPLOAD_PART_SIZE must be an integer between 5 MiB and 5 GiB, got ${env.UPLOAD_PART_SIZE}`);
+  // A session holds about two parts in memory while cutting one; isolates have 128 MB.
+  if (!Number.isInteger(partSize) || partSize < 5 * MiB || partSize > 32 * MiB) {
+    throw new Error(`UPLOAD_PART_SIZE must be an integer between 5 MiB and 32 MiB, got ${env.UPLOAD_PART_SIZE}`);
   }
   if (!(ttlSeconds > 0)) throw new Error(`UPLOAD_TTL_SECONDS must be positive, got ${env.UPLOAD_TTL_SECONDS}`);
   return { partSize, ttlMs: ttlSeconds * 1000 };

@@ -17,16 +17,19 @@ export function decodeParam(value: string | undefined): string {
   }
 }
 
-/** `Range: bytes=a-b | a- | -n` against an object of `size` bytes; null when absent. */
+/**
+ * `Range: bytes=a-b | a- | -n` against an object of `size` bytes. Null (serve the whole object)
+ * when absent or not a single byte range we understand, as RFC 9110 allows; 416 when unsatisfiable.
+ */
 export function parseRangeHeader(header: string | null, size: number): ByteRange | null {
   if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return null;
   const unsatisfiable = () =>
     new RegistryError("RANGE_INVALID", "range not satisfiable", {
       status: 416,
       headers: { "Content-Range": `bytes */${size}` },
     });
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === "" && m[2] === "")) throw unsatisfiable();
   if (m[1] === "") {
     const suffix = Number(m[2]);
     if (suffix === 0 || size === 0) throw unsatisfiable();
@@ -34,8 +37,9 @@ export function parseRangeHeader(header: string | null, size: number): ByteRange
     return { offset: size - length, length };
   }
   const start = Number(m[1]);
+  if (m[2] !== "" && Number(m[2]) < start) return null;
+  if (start >= size) throw unsatisfiable();
   const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (start >= size || end < start) throw unsatisfiable();
   return { offset: start, length: end - start + 1 };
 }
 

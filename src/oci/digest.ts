@@ -30,6 +30,15 @@ export function parseDigest(value: string): Digest {
   return { algorithm, hex };
 }
 
+/** Like parseDigest, but null instead of an error. */
+export function tryParseDigest(value: string): Digest | null {
+  try {
+    return parseDigest(value);
+  } catch {
+    return null;
+  }
+}
+
 export function formatDigest(digest: Digest): string {
   return `${digest.algorithm}:${digest.hex}`;
 }

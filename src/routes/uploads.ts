@@ -4,7 +4,7 @@
 import type { IRequest } from "itty-router";
 import type { RegistryContext } from "../context";
 import { decodeParam, emptyBody, parseContentRange } from "../http";
-import { formatDigest, isSupportedAlgorithm, parseDigest, type Digest } from "../oci/digest";
+import { formatDigest, isSupportedAlgorithm, parseDigest, tryParseDigest, type Digest } from "../oci/digest";
 import { RegistryError } from "../oci/errors";
 import { assertName, isValidName } from "../oci/names";
 import type { UploadSessionApi } from "../uploads/protocol";
@@ -39,10 +39,11 @@ export async function startUpload(request: IRequest, ctx: RegistryContext): Prom
   const name = assertName(request.params.name ?? "");
   const url = new URL(request.url);
 
+  // A mount that cannot be honoured (even a malformed one) falls back to a new session, per spec.
   const mount = url.searchParams.get("mount");
-  if (mount !== null) {
-    const digest = parseDigest(mount);
-    if (await tryMount(ctx, name, digest, url.searchParams.get("from"))) return blobCreated(name, digest);
+  const mountDigest = mount !== null ? tryParseDigest(mount) : null;
+  if (mountDigest && (await tryMount(ctx, name, mountDigest, url.searchParams.get("from")))) {
+    return blobCreated(name, mountDigest);
   }
 
   const monolithic = url.searchParams.get("digest");

@@ -1,4 +1,9 @@
-// Types for `env` from "cloudflare:test" in this suite: the Worker's own bindings (src/env.ts).
+// Types for `env` from "cloudflare:test" in this suite: the Worker's bindings (see src/env.ts).
 declare namespace Cloudflare {
-  interface Env extends import("../../src/env").Env {}
+  interface Env {
+    BUCKET: R2Bucket;
+    UPLOADS: DurableObjectNamespace<import("../../durable/upload-session").UploadSession>;
+    UPLOAD_PART_SIZE?: string;
+    UPLOAD_TTL_SECONDS?: string;
+  }
 }

@@ -1,7 +1,7 @@
 // The blob upload state machine: POST / PATCH / PUT / GET / DELETE on /v2/<name>/blobs/uploads/.
 // Bytes are checked end to end (digest and read-back); where the brief asks for it, the session's
 // durable state (Durable Object storage) and the R2 objects are inspected directly.
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import * as h from "./helpers";
 
@@ -301,6 +301,7 @@ describe("completing with the wrong digest", () => {
     await h.patchOk(location, h.randomBytes(10), 0);
     const res = await h.call("PUT", location);
     await h.expectError(res, 400);
+    expect(await h.uploadOffset(location)).toBe(10);
   });
 });
 
@@ -470,3 +471,38 @@ describe("digest algorithms", () => {
   });
 });
 
+
+describe("cancel racing an in-flight chunk", () => {
+  // Fault injection: a DELETE (cancel) that lands while the session is creating its R2 multipart
+  // upload (the first time a chunk completes a part). The cancel is acknowledged (204), so the
+  // session must stay gone; the in-flight PATCH must fail without bringing it back.
+  it("a cancel during the first part's createMultipart does not resurrect the session", async () => {
+    const repo = h.uniqueRepo("up");
+    const bytes = h.randomBytes(PART + 100);
+    const { location, uuid } = await h.startUpload(repo);
+    await h.patchOk(location, bytes.subarray(0, 3 * MiB), 0);
+
+    let cancelStatus: unknown = null;
+    await runInDurableObject(h.sessionStub(uuid), async (instance) => {
+      const session = instance as unknown as {
+        cancel(name: string): Promise<{ ok: boolean }>;
+        core: { objects: { createMultipart(key: string): Promise<string> } };
+      };
+      const objects = session.core.objects;
+      const original = objects.createMultipart.bind(objects);
+      objects.createMultipart = async (key: string) => {
+        const id = await original(key);
+        objects.createMultipart = original; // once
+        cancelStatus = await session.cancel(repo); // what DELETE on the session does
+        return id;
+      };
+    });
+
+    const patch = await h.patchChunk(location, bytes.subarray(3 * MiB), 3 * MiB);
+    await patch.arrayBuffer();
+    expect(cancelStatus).toMatchObject({ ok: true });
+    expect(patch.status).not.toBe(202);
+    await h.expectError(await h.call("GET", location), 404, "BLOB_UPLOAD_UNKNOWN");
+    expect(await storedSession(uuid)).toBeUndefined();
+  });
+});

@@ -13,10 +13,12 @@
 //   PORT      listening port (default 5000)
 //   HOST      listening address (default 127.0.0.1)
 //   DATA_DIR  persisted state (default .data)
+//   TLS_CERT, TLS_KEY  optional PEM files: the same port then also accepts HTTPS
 import { build } from "esbuild";
 import { Miniflare, Log, LogLevel } from "miniflare";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import net from "node:net";
+import tls from "node:tls";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
@@ -83,29 +85,40 @@ process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 
 const TLS_HANDSHAKE = 0x16;
-const front = net.createServer({ pauseOnConnect: false, noDelay: true }, (client) => {
-  client.once("data", (first) => {
-    client.pause(); // hold further bytes until the upstream pipe is in place
-    if (first[0] === TLS_HANDSHAKE) {
-      client.destroy(); // not a TLS server: say so at once instead of hanging
-      return;
-    }
-    const upstream = net.connect({ host: "127.0.0.1", port: innerPort, noDelay: true }, () => {
-      upstream.write(first);
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    upstream.on("error", close);
-    client.on("error", close);
-    upstream.on("close", close);
-    client.on("close", () => upstream.end());
+// Optional local TLS: with TLS_CERT and TLS_KEY (PEM files) the same port also speaks HTTPS.
+const tlsContext =
+  process.env.TLS_CERT && process.env.TLS_KEY
+    ? tls.createSecureContext({ cert: readFileSync(process.env.TLS_CERT), key: readFileSync(process.env.TLS_KEY) })
+    : null;
+
+/** Pipes a client connection (plain, or TLS already unwrapped) to the worker, both ways. */
+function relay(client) {
+  const upstream = net.connect({ host: "127.0.0.1", port: innerPort, noDelay: true }, () => {
+    client.pipe(upstream);
+    upstream.pipe(client);
   });
-  client.on("error", () => client.destroy());
+  const close = () => {
+    client.destroy();
+    upstream.destroy();
+  };
+  upstream.on("error", close);
+  client.on("error", close);
+  upstream.on("close", close);
+  client.on("close", () => upstream.end());
+}
+
+const front = net.createServer({ noDelay: true }, (socket) => {
+  socket.on("error", () => socket.destroy());
+  socket.once("data", (first) => {
+    socket.pause(); // hold further bytes until the pipe to the worker is in place
+    socket.unshift(first);
+    if (first[0] !== TLS_HANDSHAKE) return relay(socket);
+    // Not a TLS server: close at once so the client falls back to HTTP instead of hanging.
+    if (!tlsContext) return socket.destroy();
+    relay(new tls.TLSSocket(socket, { isServer: true, secureContext: tlsContext }));
+  });
 });
 front.listen(port, host, () => {
-  console.log(`registry listening on http://${host}:${port} (data in ${dataDir})`);
+  const scheme = tlsContext ? "http and https" : "http";
+  console.log(`registry listening on http://${host}:${port} (${scheme}; data in ${dataDir})`);
 });

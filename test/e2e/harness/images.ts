@@ -164,9 +164,10 @@ export function buildIndex(images: BuiltImage[]): BuiltIndex {
 }
 
 /** A typical small multi-layer image: three layers with a directory tree, text and binary files. */
-export function sampleImage(name: string, platform?: Platform): BuiltImage {
+export function sampleImage(name: string, platform?: Platform, opts: { gzip?: boolean } = {}): BuiltImage {
   return buildImage({
     platform,
+    gzip: opts.gzip,
     labels: { "org.example.e2e.name": name },
     layers: [
       [

@@ -57,19 +57,22 @@ export async function putManifest(request: IRequest, ctx: RegistryContext): Prom
     });
   }
 
-  for (const blob of manifest.blobs) {
-    if (!(await ctx.store.isLinked(name, blob))) {
-      throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "manifest references a blob unknown to this repository", {
-        detail: { digest: formatDigest(blob) },
-      });
-    }
+  // Everything the manifest points at must already be in this repository.
+  const [blobsPresent, childrenPresent] = await Promise.all([
+    Promise.all(manifest.blobs.map((blob) => ctx.store.isLinked(name, blob))),
+    Promise.all(manifest.manifests.map(async (child) => (await ctx.store.manifest(name, child)) !== null)),
+  ]);
+  const missingBlob = manifest.blobs.find((_, i) => !blobsPresent[i]);
+  if (missingBlob) {
+    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "manifest references a blob unknown to this repository", {
+      detail: { digest: formatDigest(missingBlob) },
+    });
   }
-  for (const child of manifest.manifests) {
-    if (!(await ctx.store.manifest(name, child))) {
-      throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "index references a manifest unknown to this repository", {
-        detail: { digest: formatDigest(child) },
-      });
-    }
+  const missingChild = manifest.manifests.find((_, i) => !childrenPresent[i]);
+  if (missingChild) {
+    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "index references a manifest unknown to this repository", {
+      detail: { digest: formatDigest(missingChild) },
+    });
   }
 
   const record: ManifestRecord = { digest, mediaType: manifest.mediaType, size: bytes.length };

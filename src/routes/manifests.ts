@@ -1,7 +1,7 @@
 // GET / HEAD / PUT / DELETE /v2/<name>/manifests/<tag|digest>
 import type { IRequest } from "itty-router";
 import type { RegistryContext } from "../context";
-import { decodeParam, readCapped } from "../http";
+import { IMMUTABLE_CACHE, decodeParam, readCapped } from "../http";
 import { digestBytes, formatDigest, parseDigest, type Digest } from "../oci/digest";
 import { RegistryError } from "../oci/errors";
 import { parseManifest } from "../oci/manifest";
@@ -36,7 +36,7 @@ export async function getManifest(request: IRequest, ctx: RegistryContext): Prom
     "Docker-Content-Digest": digest,
     ETag: `"${digest}"`,
     // A tag can move; a digest cannot. Either way the bytes must reach the client untransformed.
-    "Cache-Control": ref.digest ? "public, max-age=31536000, immutable, no-transform" : "no-cache, no-transform",
+    "Cache-Control": ref.digest ? IMMUTABLE_CACHE : "no-cache, no-transform",
   };
   if (request.method === "HEAD") return new Response(null, { status: 200, headers });
   const object = await ctx.store.openManifest(record);

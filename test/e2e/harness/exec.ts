@@ -43,18 +43,13 @@ function tail(text: string, max = MAX_IN_ERROR): string {
 }
 
 export class CommandError extends Error {
-  // a private field: vitest serializes an error's own properties and would print stdout/stderr twice
-  readonly #result: RunResult;
-  get result(): RunResult {
-    return this.#result;
-  }
   constructor(result: RunResult, reason: string) {
     super(
       `command failed (${reason}) after ${(result.durationMs / 1000).toFixed(1)} s:\n  $ ${result.command}\n` +
         `--- stdout ---\n${tail(result.stdout) || "(empty)"}\n--- stderr ---\n${tail(result.stderr) || "(empty)"}`,
     );
     this.name = "CommandError";
-    this.#result = result;
+    // (the RunResult is deliberately not kept as a property: vitest would print it all again)
   }
 }
 

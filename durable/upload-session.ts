@@ -6,6 +6,7 @@ import type { Env } from "../src/env";
 import { uploadConfig } from "../src/env";
 import { R2ObjectStore } from "../src/storage/r2";
 import type { SessionResult, UploadSessionApi, UploadStatus } from "../src/uploads/protocol";
+import type { UploadSessions } from "../src/uploads/sessions";
 import { UploadSessionCore } from "./session";
 import type { SessionStorage } from "./session-state";
 
@@ -73,4 +74,19 @@ export class UploadSession extends DurableObject<Env> implements UploadSessionAp
   override async alarm(): Promise<void> {
     await this.core.expire();
   }
+}
+
+/** Upload sessions as Durable Objects: the upload id is the object's id. */
+export function durableUploadSessions(namespace: DurableObjectNamespace<UploadSession>): UploadSessions {
+  return {
+    newId: () => namespace.newUniqueId().toString(),
+    get(id) {
+      if (!/^[0-9a-f]{64}$/.test(id)) return null;
+      try {
+        return namespace.get(namespace.idFromString(id)) as unknown as UploadSessionApi;
+      } catch {
+        return null; // not an id this namespace issued
+      }
+    },
+  };
 }

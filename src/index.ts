@@ -3,7 +3,7 @@ import { createRegistry } from "./app";
 import type { Env } from "./env";
 import { R2ObjectStore } from "./storage/r2";
 import { RegistryStore } from "./storage/registry-store";
-import { durableUploadSessions } from "./uploads/sessions";
+import { durableUploadSessions } from "../durable/upload-session";
 
 export { UploadSession } from "../durable/upload-session";
 

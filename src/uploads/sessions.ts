@@ -1,5 +1,6 @@
 // How the router reaches upload sessions: by id, through any UploadSessionApi implementation
-// (a Durable Object stub on Workers). Failures become RegistryErrors with resumable headers.
+// (on Workers a Durable Object stub: durable/upload-session.ts). Failures become RegistryErrors
+// carrying the headers a client needs to resume.
 import { RegistryError } from "../oci/errors";
 import type { SessionResult, UploadSessionApi } from "./protocol";
 
@@ -32,21 +33,4 @@ export function unwrap<T>(result: SessionResult<T>, name: string, id: string): T
   const { code, message, status, detail, offset } = result.error;
   const headers = offset !== undefined ? uploadHeaders(name, id, offset) : {};
   throw new RegistryError(code, message, { status, detail, headers });
-}
-
-/** Upload sessions as Durable Objects: the upload id is the object's id. */
-export function durableUploadSessions<T extends UploadSessionApi & Rpc.DurableObjectBranded>(
-  namespace: DurableObjectNamespace<T>,
-): UploadSessions {
-  return {
-    newId: () => namespace.newUniqueId().toString(),
-    get(id) {
-      if (!/^[0-9a-f]{64}$/.test(id)) return null;
-      try {
-        return namespace.get(namespace.idFromString(id)) as unknown as UploadSessionApi;
-      } catch {
-        return null; // not an id this namespace issued
-      }
-    },
-  };
 }

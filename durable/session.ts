@@ -6,7 +6,7 @@
 // State (offset, hash, parts, tail) is committed at every part boundary and at the end of every
 // chunk, so the session survives retries and restarts.
 import { createHash, restoreHash, type HashAlgorithm, type ResumableHash } from "../src/hash/resumable-hash";
-import { formatDigest, parseDigest } from "../src/oci/digest";
+import { digestBytes, formatDigest, parseDigest, type Digest } from "../src/oci/digest";
 import type { ErrorCode } from "../src/oci/errors";
 import type { ObjectStore } from "../src/storage/object-store";
 import { keys } from "../src/storage/layout";
@@ -91,18 +91,13 @@ export class UploadSessionCore implements UploadSessionApi {
       this.exclusive(name, body ? start : null, async (state) => {
         if (body) await this.receive(state, body);
         const expected = parseDigest(digest);
-        const hash = restoreHash(state.hash);
-        if (expected.algorithm !== state.algorithm) {
-          // The session hashed with another algorithm: nothing to compare against.
-          throw fail("DIGEST_INVALID", `upload was hashed with ${state.algorithm}, not ${expected.algorithm}`);
+        if (expected.algorithm === state.algorithm) {
+          const actual = { algorithm: state.algorithm, hex: restoreHash(state.hash).digestHex() };
+          if (actual.hex !== expected.hex) throw digestMismatch(expected, actual);
+          await this.publish(state, expected);
+        } else {
+          await this.publishRehashed(state, expected);
         }
-        const actual = { algorithm: state.algorithm, hex: hash.digestHex() };
-        if (actual.hex !== expected.hex) {
-          throw fail("DIGEST_INVALID", "digest does not match the uploaded content", {
-            detail: { expected: digest, actual: formatDigest(actual) },
-          });
-        }
-        await this.publish(state, expected);
         await this.registry.link(state.name, expected);
         await this.storage.deleteAll();
         this.state = null;
@@ -278,22 +273,58 @@ export class UploadSessionCore implements UploadSessionApi {
   }
 
   /** Makes the verified bytes visible under their digest; never stores a blob twice. */
-  private async publish(state: SessionState, digest: { algorithm: HashAlgorithm; hex: string }): Promise<void> {
+  private async publish(state: SessionState, digest: Digest): Promise<void> {
     if (await this.registry.blobInfo(digest)) {
       await this.abortMultipart(state);
       return;
     }
-    const tail = concat(await this.readTail(state), state.tailLength);
     if (state.parts.length === 0) {
+      const tail = concat(await this.readTail(state), state.tailLength);
       await this.abortMultipart(state);
       await this.registry.putBlobBytes(digest, tail);
       return;
     }
+    await this.completeMultipart(state);
+    await this.registry.putBlobPointer(digest, state.dataKey, state.offset);
+  }
+
+  /**
+   * The client closed with a digest of another algorithm than the one hashed on the way in
+   * (sha512 without `digest-algorithm` on the POST). Rare, so the stored bytes are read once.
+   */
+  private async publishRehashed(state: SessionState, digest: Digest): Promise<void> {
+    if (state.parts.length === 0) {
+      const tail = concat(await this.readTail(state), state.tailLength);
+      const actual = await digestBytes(digest.algorithm, tail);
+      if (actual.hex !== digest.hex) throw digestMismatch(digest, actual);
+      await this.abortMultipart(state);
+      if (!(await this.registry.blobInfo(digest))) await this.registry.putBlobBytes(digest, tail);
+      return;
+    }
+    await this.completeMultipart(state);
+    const object = await this.objects.get(state.dataKey);
+    if (!object) throw new Error(`completed upload ${state.dataKey} is missing`);
+    const hash = createHash(digest.algorithm);
+    const reader = object.body.getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) hash.update(r.value);
+    const actual = { algorithm: digest.algorithm, hex: hash.digestHex() };
+    const duplicate = actual.hex === digest.hex && (await this.registry.blobInfo(digest)) !== null;
+    if (actual.hex !== digest.hex || duplicate) await this.objects.delete(state.dataKey);
+    if (actual.hex !== digest.hex) {
+      // The multipart upload is complete, so this session cannot take more bytes: end it.
+      await this.storage.deleteAll();
+      throw digestMismatch(digest, actual);
+    }
+    if (!duplicate) await this.registry.putBlobPointer(digest, state.dataKey, state.offset);
+  }
+
+  /** Sends the tail as the last part and completes the multipart upload at `dataKey`. */
+  private async completeMultipart(state: SessionState): Promise<void> {
     const multipartId = state.multipartId!;
+    const tail = concat(await this.readTail(state), state.tailLength);
     const parts = [...state.parts];
     if (tail.length > 0) parts.push(await this.objects.uploadPart(state.dataKey, multipartId, parts.length + 1, tail));
     await this.objects.completeMultipart(state.dataKey, multipartId, parts);
-    await this.registry.putBlobPointer(digest, state.dataKey, state.offset);
   }
 
   /** Best effort: R2 also aborts forgotten multipart uploads itself after 7 days. */
@@ -323,6 +354,12 @@ export class UploadSessionCore implements UploadSessionApi {
     await this.storage.setAlarm(state.expiresAt);
     this.state = state;
   }
+}
+
+function digestMismatch(expected: Digest, actual: Digest): Failure {
+  return fail("DIGEST_INVALID", "digest does not match the uploaded content", {
+    detail: { expected: formatDigest(expected), actual: formatDigest(actual) },
+  });
 }
 
 function tailKeys(count: number): string[] {

@@ -97,14 +97,11 @@ function relay(client) {
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  const close = () => {
-    client.destroy();
-    upstream.destroy();
-  };
-  upstream.on("error", close);
-  client.on("error", close);
-  upstream.on("close", close);
-  client.on("close", () => upstream.end());
+  // End, not destroy, toward the client: destroy would drop response bytes still buffered.
+  upstream.on("error", () => client.destroy());
+  upstream.on("close", () => client.end());
+  client.on("error", () => upstream.destroy());
+  client.on("close", () => upstream.destroy());
 }
 
 const front = net.createServer({ noDelay: true }, (socket) => {

@@ -19,14 +19,15 @@ export function decodeParam(value: string | undefined): string {
 
 /**
  * `Range: bytes=a-b | a- | -n` against an object of `size` bytes. Null (serve the whole object)
- * when absent or not a single byte range we understand, as RFC 9110 allows; 416 when unsatisfiable.
+ * when absent or not a single byte range (RFC 9110 lets us ignore it); 416 when unsatisfiable or
+ * when the end is before the start (RFC 9110 allows rejecting it; the OCI conformance suite expects 416).
  */
 export function parseRangeHeader(header: string | null, size: number): ByteRange | null {
   if (!header) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === "" && m[2] === "")) return null;
   const unsatisfiable = () =>
-    new RegistryError("RANGE_INVALID", "range not satisfiable", {
+    new RegistryError("SIZE_INVALID", `range ${header} is not satisfiable for ${size} bytes`, {
       status: 416,
       headers: { "Content-Range": `bytes */${size}` },
     });
@@ -37,8 +38,7 @@ export function parseRangeHeader(header: string | null, size: number): ByteRange
     return { offset: size - length, length };
   }
   const start = Number(m[1]);
-  if (m[2] !== "" && Number(m[2]) < start) return null;
-  if (start >= size) throw unsatisfiable();
+  if (start >= size || (m[2] !== "" && Number(m[2]) < start)) throw unsatisfiable();
   const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
   return { offset: start, length: end - start + 1 };
 }
@@ -64,7 +64,7 @@ export function parsePagination(url: URL): Pagination {
   const raw = url.searchParams.get("n");
   let n = Number.POSITIVE_INFINITY;
   if (raw !== null) {
-    if (!/^\d+$/.test(raw)) throw new RegistryError("PAGINATION_NUMBER_INVALID", "n must be a non-negative integer");
+    if (!/^\d+$/.test(raw)) throw new RegistryError("UNSUPPORTED", "n must be a non-negative integer", { status: 400 });
     n = Number(raw);
   }
   const last = url.searchParams.get("last") ?? undefined;
@@ -79,11 +79,16 @@ export function nextLink(url: URL, n: number, last: string): string {
   return `<${next.pathname}${next.search}>; rel="next"`;
 }
 
-/** Reads a whole (small) body, refusing more than `max` bytes with 413 before buffering it. */
+/**
+ * Reads a whole (small) body, refusing more than `max` bytes with 413. The excess is read and
+ * dropped (up to a bound) before answering: closing a connection with unread request bytes
+ * makes the client see a reset instead of the 413.
+ */
 export async function readCapped(request: Request, max: number): Promise<Uint8Array> {
+  const drainLimit = 4 * max;
   const tooLarge = () => new RegistryError("SIZE_INVALID", `body exceeds ${max} bytes`, { status: 413 });
-  const declared = request.headers.get("Content-Length");
-  if (declared !== null && Number(declared) > max) throw tooLarge();
+  const declared = Number(request.headers.get("Content-Length") ?? Number.NaN);
+  if (declared > drainLimit) throw tooLarge();
   if (!request.body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let length = 0;
@@ -92,12 +97,13 @@ export async function readCapped(request: Request, max: number): Promise<Uint8Ar
     const { done, value } = await reader.read();
     if (done) break;
     length += value.length;
-    if (length > max) {
+    if (length > drainLimit) {
       await reader.cancel();
-      throw tooLarge();
+      break;
     }
-    chunks.push(value);
+    if (length <= max) chunks.push(value);
   }
+  if (length > max) throw tooLarge();
   const out = new Uint8Array(length);
   let at = 0;
   for (const c of chunks) {

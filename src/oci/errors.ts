@@ -1,4 +1,5 @@
 // The distribution-spec error envelope: every failure leaves the registry through RegistryError.
+// Codes are only those the spec lists; the status and message say what is specific.
 
 export type ErrorCode =
   | "BLOB_UNKNOWN"
@@ -14,9 +15,7 @@ export type ErrorCode =
   | "UNAUTHORIZED"
   | "DENIED"
   | "UNSUPPORTED"
-  | "TOOMANYREQUESTS"
-  | "RANGE_INVALID"
-  | "PAGINATION_NUMBER_INVALID";
+  | "TOOMANYREQUESTS";
 
 const defaultStatus: Record<ErrorCode, number> = {
   BLOB_UNKNOWN: 404,
@@ -33,8 +32,6 @@ const defaultStatus: Record<ErrorCode, number> = {
   DENIED: 403,
   UNSUPPORTED: 405,
   TOOMANYREQUESTS: 429,
-  RANGE_INVALID: 416,
-  PAGINATION_NUMBER_INVALID: 400,
 };
 
 export class RegistryError extends Error {

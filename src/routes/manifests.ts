@@ -10,15 +10,19 @@ import type { Descriptor, ManifestRecord } from "../storage/registry-store";
 
 type Reference = { digest: Digest; tag?: undefined } | { tag: string; digest?: undefined };
 
-/** A reference is a digest when it has a colon (tags cannot), else a tag. */
-function parseReference(raw: string | undefined): Reference {
+const manifestUnknown = () => new RegistryError("MANIFEST_UNKNOWN", "manifest unknown to registry");
+
+/**
+ * A reference is a digest when it has a colon (tags cannot), else a tag. A name that cannot be a
+ * tag is refused on PUT (400) and simply not found on reads and deletes (404).
+ */
+function parseReference(raw: string | undefined, purpose: "read" | "write"): Reference {
   const value = decodeParam(raw);
   if (value.includes(":")) return { digest: parseDigest(value) };
-  if (!isValidTag(value)) throw new RegistryError("MANIFEST_INVALID", "invalid tag", { detail: { tag: value.slice(0, 200) } });
-  return { tag: value };
+  if (isValidTag(value)) return { tag: value };
+  if (purpose === "read") throw manifestUnknown();
+  throw new RegistryError("MANIFEST_INVALID", "invalid tag", { detail: { tag: value.slice(0, 200) } });
 }
-
-const manifestUnknown = () => new RegistryError("MANIFEST_UNKNOWN", "manifest unknown to registry");
 
 async function lookup(ctx: RegistryContext, name: string, ref: Reference): Promise<ManifestRecord | null> {
   return ref.digest ? ctx.store.manifest(name, ref.digest) : ctx.store.resolveTag(name, ref.tag);
@@ -26,7 +30,7 @@ async function lookup(ctx: RegistryContext, name: string, ref: Reference): Promi
 
 export async function getManifest(request: IRequest, ctx: RegistryContext): Promise<Response> {
   const name = assertName(request.params.name ?? "");
-  const ref = parseReference(request.params.reference);
+  const ref = parseReference(request.params.reference, "read");
   const record = await lookup(ctx, name, ref);
   if (!record) throw manifestUnknown();
   const digest = formatDigest(record.digest);
@@ -46,7 +50,7 @@ export async function getManifest(request: IRequest, ctx: RegistryContext): Prom
 
 export async function putManifest(request: IRequest, ctx: RegistryContext): Promise<Response> {
   const name = assertName(request.params.name ?? "");
-  const ref = parseReference(request.params.reference);
+  const ref = parseReference(request.params.reference, "write");
   const bytes = await readCapped(request, ctx.maxManifestBytes);
   const manifest = parseManifest(bytes, request.headers.get("Content-Type"));
 
@@ -97,7 +101,7 @@ export async function putManifest(request: IRequest, ctx: RegistryContext): Prom
 
 export async function deleteManifest(request: IRequest, ctx: RegistryContext): Promise<Response> {
   const name = assertName(request.params.name ?? "");
-  const ref = parseReference(request.params.reference);
+  const ref = parseReference(request.params.reference, "read");
   const deleted = ref.digest ? await ctx.store.deleteManifest(name, ref.digest) : await ctx.store.deleteTag(name, ref.tag);
   if (!deleted) throw manifestUnknown();
   return new Response(null, { status: 202, headers: { "Content-Length": "0" } });

@@ -146,3 +146,35 @@ describe("large upload", () => {
     h.expectSameBytes(await h.bodyBytes(tail), bytes.subarray(bytes.length - 1024));
   });
 });
+
+describe("closing with a digest of another algorithm than the session hashed (sha512 without digest-algorithm)", () => {
+  for (const [label, total] of [
+    ["tail only (below one part)", 3 * MiB],
+    ["several parts plus a tail", 2 * PART + 17],
+  ] as const) {
+    it(`${label}: the right sha512 digest publishes the blob`, async () => {
+      const repo = h.uniqueRepo("rehash");
+      const bytes = h.randomBytes(total);
+      const { location: first, uuid } = await h.startUpload(repo);
+      const location = await h.patchOk(first, bytes, 0);
+      const digest = await h.sha512(bytes);
+      const res = await h.finishUpload(location, digest);
+      expect(res.status, await res.text()).toBe(201);
+      expect(res.headers.get("Docker-Content-Digest")).toBe(digest);
+      expect(await storedSession(uuid)).toBeUndefined();
+      h.expectSameBytes(await h.getBlobBytes(repo, digest), bytes);
+    });
+
+    it(`${label}: a wrong sha512 digest is DIGEST_INVALID and nothing becomes visible`, async () => {
+      const repo = h.uniqueRepo("rehash");
+      const bytes = h.randomBytes(total);
+      const { location: first } = await h.startUpload(repo);
+      const location = await h.patchOk(first, bytes, 0);
+      const wrong = await h.sha512(h.randomBytes(16));
+      await h.expectError(await h.finishUpload(location, wrong), 400, "DIGEST_INVALID");
+      await h.expectError(await h.call("GET", `/v2/${repo}/blobs/${wrong}`), 404, "BLOB_UNKNOWN");
+      const right = await h.sha512(bytes);
+      await h.expectError(await h.call("GET", `/v2/${repo}/blobs/${right}`), 404, "BLOB_UNKNOWN");
+    });
+  }
+});

@@ -132,6 +132,7 @@ export async function containersTools(workDir: string, insecureRegistries: strin
   const runRoot = await ensureDir(path.join(base, "run"));
   const tmpDir = await ensureDir(path.join(base, "tmp"));
   const libpodTmp = await ensureDir(path.join(base, "libpod"));
+  const networkDir = await ensureDir(path.join(base, "networks"));
   const registriesConf = path.join(base, "registries.conf");
   await writeFile(
     registriesConf,
@@ -163,7 +164,7 @@ export async function containersTools(workDir: string, insecureRegistries: strin
     policy,
     storageFlags,
     skopeo: withEnv("skopeo", ["--policy", policy]),
-    podman: withEnv("podman", [...storageFlags, "--tmpdir", libpodTmp, "--cgroup-manager", "cgroupfs", "--events-backend", "file"]),
+    podman: withEnv("podman", [...storageFlags, "--tmpdir", libpodTmp, "--network-config-dir", networkDir, "--cgroup-manager", "cgroupfs", "--events-backend", "file"]),
     buildah: withEnv("buildah", [...storageFlags, "--registries-conf", registriesConf]),
   };
 }

@@ -10,7 +10,7 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Written to stdin, then stdin is closed. */
   input?: string | Buffer;
-  /** Kill the command (SIGKILL, whole process group) after this many ms. Default 10 min. */
+  /** Kill the command (SIGKILL, whole process group) after this many ms. Default 5 min. */
   timeoutMs?: number;
   /** Do not throw on a non-zero exit; inspect result.code instead. */
   allowFailure?: boolean;
@@ -80,7 +80,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
       try {
         process.kill(-child.pid!, "SIGKILL");
       } catch {}
-    }, opts.timeoutMs ?? 600_000);
+    }, opts.timeoutMs ?? 300_000);
     child.on("error", (err) => {
       clearTimeout(timer);
       reject(new Error(`cannot run ${command}: ${err.message}`));
@@ -88,7 +88,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       const result: RunResult = { command, code, signal, stdout, stderr, durationMs: Date.now() - started };
-      if (timedOut) reject(new CommandError(result, `timed out after ${opts.timeoutMs ?? 600_000} ms`));
+      if (timedOut) reject(new CommandError(result, `timed out after ${opts.timeoutMs ?? 300_000} ms`));
       else if (code !== 0 && !opts.allowFailure) reject(new CommandError(result, signal ? `signal ${signal}` : `exit ${code}`));
       else resolve(result);
     });

@@ -1,7 +1,8 @@
 // Long-running background processes (registry, dockerd, containerd): start with output
 // captured to a log file, wait until ready, stop the whole tree by pid.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -14,7 +15,9 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * Set E2E_KEEP_TMP=1 to keep it for debugging.
  */
 export function makeTempDir(label: string): { dir: string; cleanup(): Promise<void> } {
-  const dir = mkdtempSync(path.join(process.env.E2E_TMPDIR ?? os.tmpdir(), `e2e-${label}-`));
+  // lowercase only: podman derives an image name from an `oci:<dir>` path, and names must be lowercase
+  const dir = path.join(process.env.E2E_TMPDIR ?? os.tmpdir(), `e2e-${label}-${randomBytes(5).toString("hex")}`);
+  mkdirSync(dir, { mode: 0o700 });
   return {
     dir,
     async cleanup() {

@@ -1,0 +1,134 @@
+// Starts one registry (node scripts/serve.mjs) for a conformance test file: a free loopback port,
+// a fresh DATA_DIR under the OS temp dir, stopped with SIGTERM and cleaned up afterwards.
+// Independent of test/e2e/ on purpose: these tests only speak HTTP to the server.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll } from "vitest";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+// Ports that fetch (undici) refuses to connect to ("bad ports" of the Fetch standard).
+const BAD_PORTS = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110,
+  111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532,
+  540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061,
+  6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
+function listenOnce(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const port = await listenOnce();
+    if (port > 0 && !BAD_PORTS.has(port)) return port;
+  }
+  throw new Error("no usable free port found");
+}
+
+export interface RunningRegistry {
+  /** e.g. http://127.0.0.1:43817 (no trailing slash) */
+  readonly url: string;
+  readonly dataDir: string;
+  /** Last lines the server printed, for failure messages. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function startRegistry(timeoutMs = 90_000): Promise<RunningRegistry> {
+  const port = await freePort();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "oci-conformance-"));
+  const lines: string[] = [];
+  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "scripts", "serve.mjs")], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const record = (chunk: Buffer) => {
+    for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) lines.push(line);
+    if (lines.length > 400) lines.splice(0, lines.length - 400);
+  };
+  child.stderr?.on("data", record);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`registry did not start in ${timeoutMs} ms:\n${lines.join("\n")}`)), timeoutMs);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      record(chunk);
+      if (lines.some((l) => l.includes("registry listening on"))) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`registry exited with ${code} before listening:\n${lines.join("\n")}`));
+    });
+  });
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    await ready;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const url = `http://127.0.0.1:${port}`;
+  // The front listens before the worker answers on every path: wait for the version check.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/v2/`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`registry never answered GET /v2/:\n${lines.join("\n")}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { url, dataDir, log: () => lines.slice(-60).join("\n"), stop };
+}
+
+/**
+ * Starts a registry for the current test file. The returned getter is valid inside tests
+ * (after beforeAll ran).
+ */
+export function useRegistry(): () => RunningRegistry {
+  let registry: RunningRegistry | undefined;
+  beforeAll(async () => {
+    registry = await startRegistry();
+  }, 120_000);
+  afterAll(async () => {
+    await registry?.stop();
+  }, 30_000);
+  return () => {
+    if (!registry) throw new Error("registry not started");
+    return registry;
+  };
+}

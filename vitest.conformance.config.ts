@@ -1,0 +1,13 @@
+// Black-box OCI distribution-spec conformance tests over HTTP against `node scripts/serve.mjs`
+// (each file starts its own registry). Plain Node environment; no root or container clients needed.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/conformance/**/*.test.ts"],
+    environment: "node",
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+  },
+});

@@ -7,7 +7,16 @@
 //
 // Needs root and the Debian packages docker.io podman skopeo buildah containerd (see
 // test/e2e/harness/exec.ts PACKAGE_OF). A missing client fails the suite; nothing is skipped.
+import path from "node:path";
 import { defineConfig } from "vitest/config";
+
+/** One line per test file with its wall time (tests + hooks: registry and daemon start-up included). */
+const fileTimes = {
+  onTestModuleEnd(mod: { moduleId: string; state(): string; diagnostic(): { duration: number } }) {
+    const seconds = (mod.diagnostic().duration / 1000).toFixed(1);
+    console.log(`[e2e] ${path.relative(process.cwd(), mod.moduleId)}: ${mod.state()} in ${seconds} s`);
+  },
+};
 
 export default defineConfig({
   test: {
@@ -23,6 +32,6 @@ export default defineConfig({
     hookTimeout: 5 * 60_000,
     teardownTimeout: 2 * 60_000,
     retry: 0,
-    reporters: ["verbose"],
+    reporters: ["verbose", fileTimes],
   },
 });

@@ -7,8 +7,9 @@
 //
 // Why the front: skopeo, podman and buildah try HTTPS before falling back to plain HTTP. A TLS
 // ClientHello sent to workerd's HTTP port just hangs until the client's 10 s handshake timeout,
-// on every connection. The front looks at the first byte; a TLS handshake (0x16) is closed at
-// once, so the client falls back to HTTP immediately. Everything else is piped through untouched.
+// on every connection. The front looks at the first byte; a TLS handshake (0x16) gets a plain
+// HTTP answer at once, so the client falls back to HTTP immediately. Everything else is piped
+// through untouched.
 //
 //   PORT      listening port (default 5000)
 //   HOST      listening address (default 127.0.0.1)
@@ -110,8 +111,10 @@ const front = net.createServer({ noDelay: true }, (socket) => {
     socket.pause(); // hold further bytes until the pipe to the worker is in place
     socket.unshift(first);
     if (first[0] !== TLS_HANDSHAKE) return relay(socket);
-    // Not a TLS server: close at once so the client falls back to HTTP instead of hanging.
-    if (!tlsContext) return socket.destroy();
+    // Not a TLS server: answer in plain HTTP and close, so the client falls back to HTTP at once.
+    // (Go reports "server gave HTTP response to HTTPS client", the one error the docker CLI
+    // falls back on; a bare close would read as EOF there.)
+    if (!tlsContext) return socket.end("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     relay(new tls.TLSSocket(socket, { isServer: true, secureContext: tlsContext }));
   });
 });

@@ -107,7 +107,7 @@ export class Client {
     }
     const init: RequestInit & { duplex?: "half" } = { method, headers: opts.headers ?? {}, redirect: "manual" };
     if (opts.body !== undefined) {
-      init.body = typeof opts.body === "string" ? bytes(opts.body) : (opts.body as BodyInit);
+      init.body = typeof opts.body === "string" ? bytes(opts.body) : (opts.body as NonNullable<RequestInit["body"]>);
       if (opts.body instanceof ReadableStream) init.duplex = "half";
     }
     const response = await fetch(url, init);

@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 // The core must run on any runtime with Web-standard APIs (Workers, Bun, Deno): only the two
 // Cloudflare adapters may import platform modules, and nothing may import Node built-ins.
 import { describe, expect, it } from "vitest";

@@ -224,24 +224,45 @@ export async function writeOciLayout(dir: string, entries: LayoutEntry[]): Promi
 
 /**
  * A docker-archive (the `docker save` format) for `docker load`: uncompressed layer tars,
- * config named by its digest, so the loaded image ID is image.configDigest.
- * The image must have been built with gzip: false (diff_id == layer digest).
+ * config named by its digest, so the loaded image ID is image.configDigest. Written as a
+ * stream, so layers on disk (BuiltLayer.file, e.g. the 1 GiB one) are never held in memory.
+ * The layers must be uncompressed (diff_id == layer digest).
  */
 export async function writeDockerArchive(file: string, image: BuiltImage, repoTags: string[]): Promise<void> {
-  const entries: TarEntry[] = [];
-  const layerPaths: string[] = [];
-  for (const l of image.layers) {
-    if (!l.tar) throw new Error("docker archive needs in-memory layers");
-    const hex = l.diffId.slice("sha256:".length);
-    entries.push({ name: hex, type: "dir" });
-    entries.push({ name: `${hex}/VERSION`, content: "1.0" });
-    entries.push({ name: `${hex}/layer.tar`, content: l.tar });
-    layerPaths.push(`${hex}/layer.tar`);
+  const fh = await open(file, "w");
+  try {
+    const put = async (entry: TarEntry, body?: Buffer) => {
+      await fh.write(tarHeader(entry));
+      if (body) await fh.write(body);
+      await fh.write(padding(entry.size ?? body?.length ?? 0));
+    };
+    const layerPaths: string[] = [];
+    for (const l of image.layers) {
+      if (l.diffId !== l.digest) throw new Error("docker archives need uncompressed layers");
+      const hex = l.diffId.slice("sha256:".length);
+      await put({ name: hex, type: "dir" });
+      await put({ name: `${hex}/VERSION`, size: 3 }, Buffer.from("1.0"));
+      if (l.tar) await put({ name: `${hex}/layer.tar`, size: l.tar.length }, l.tar);
+      else if (l.file) {
+        await fh.write(tarHeader({ name: `${hex}/layer.tar`, size: l.size }));
+        let copied = 0;
+        for await (const chunk of createReadStream(l.file, { highWaterMark: 8 * 1024 * 1024 })) {
+          await fh.write(chunk as Buffer);
+          copied += (chunk as Buffer).length;
+        }
+        if (copied !== l.size) throw new Error(`${l.file}: copied ${copied} bytes, expected ${l.size}`);
+        await fh.write(padding(l.size));
+      } else throw new Error("layer has neither tar nor file");
+      layerPaths.push(`${hex}/layer.tar`);
+    }
+    const configName = `${image.configDigest.slice("sha256:".length)}.json`;
+    await put({ name: configName, size: image.configBytes.length }, image.configBytes);
+    const manifest = json([{ Config: configName, RepoTags: repoTags, Layers: layerPaths }]);
+    await put({ name: "manifest.json", size: manifest.length }, manifest);
+    await fh.write(END_OF_ARCHIVE);
+  } finally {
+    await fh.close();
   }
-  const configName = `${image.configDigest.slice("sha256:".length)}.json`;
-  entries.push({ name: configName, content: image.configBytes });
-  entries.push({ name: "manifest.json", content: json([{ Config: configName, RepoTags: repoTags, Layers: layerPaths }]) });
-  await writeFile(file, buildTar(entries));
 }
 
 /** Uncompresses a layer blob if it is gzip (magic 1f 8b). */

@@ -101,6 +101,34 @@ export interface Daemon {
   exited(): boolean;
   /** SIGTERM to the daemon and every process it started; SIGKILL whatever is left after graceMs. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL to the daemon and every process it started, at once (a crash). */
+  kill(): Promise<void>;
+}
+
+// Safety net: if the test process exits without afterAll having run (worker killed on a
+// timeout, Ctrl-C), SIGKILL every daemon still running and what it started, by pid.
+const live = new Set<number>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  const killAll = () => {
+    // collect every tree before killing anything (orphans get re-parented and lost)
+    const all = [...live].flatMap((pid) => [pid, ...descendants(pid)]);
+    for (const p of all) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {}
+    }
+    live.clear();
+  };
+  process.on("exit", killAll);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
 }
 
 export function startDaemon(
@@ -118,13 +146,16 @@ export function startDaemon(
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
+  installExitHook();
+  if (child.pid !== undefined) live.add(child.pid);
   let spawnError: Error | null = null;
   child.on("error", (err) => {
     spawnError = err;
     for (const l of listeners) l();
   });
+  log.on("error", () => {}); // a log file problem must not crash the test run
   const onData = (d: Buffer) => {
-    log.write(d);
+    if (!log.writableEnded) log.write(d);
     buffer += d.toString("utf8");
     if (buffer.length > 256 * 1024) buffer = buffer.slice(-128 * 1024);
     for (const l of listeners) l();
@@ -133,6 +164,7 @@ export function startDaemon(
   child.stderr!.on("data", onData);
   const exit = new Promise<void>((resolve) =>
     child.once("exit", () => {
+      if (child.pid !== undefined) live.delete(child.pid);
       for (const l of listeners) l();
       resolve();
     }),
@@ -168,6 +200,19 @@ export function startDaemon(
         listeners.add(check);
         check();
       });
+    },
+    async kill() {
+      const pid = child.pid;
+      if (pid !== undefined && !daemon.exited()) {
+        const tree = [pid, ...descendants(pid)];
+        for (const p of tree) {
+          try {
+            process.kill(p, "SIGKILL");
+          } catch {}
+        }
+        await Promise.race([exit, sleep(5000)]);
+      }
+      log.end();
     },
     async stop(graceMs = 10_000) {
       const pid = child.pid;

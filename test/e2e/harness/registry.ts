@@ -18,8 +18,11 @@ export interface Registry {
   ref(repoAndTag: string): string;
   logTail(lines?: number): string;
   stop(): Promise<void>;
-  /** Stops the process and starts a new one on the same port with the same DATA_DIR. */
-  restart(): Promise<void>;
+  /**
+   * Stops the process and starts a new one on the same port with the same DATA_DIR.
+   * `{ kill: true }`: SIGKILL instead of a graceful SIGTERM (a crash).
+   */
+  restart(opts?: { kill?: boolean }): Promise<void>;
 }
 
 export interface StartRegistryOptions {
@@ -72,8 +75,9 @@ export async function startRegistry(opts: StartRegistryOptions): Promise<Registr
     async stop() {
       await daemon?.stop(15_000);
     },
-    async restart() {
-      await daemon?.stop(15_000);
+    async restart(o = {}) {
+      if (o.kill) await daemon?.kill();
+      else await daemon?.stop(15_000);
       await launch();
     },
   };

@@ -18,8 +18,9 @@
  * The size of the buffered tail is implied by the length, so the total size
  * is checked exactly on restore.
  */
-import { SHA256_STATE_TAG, Sha256 } from "./sha256";
-import { SHA512_STATE_TAG, Sha512 } from "./sha512";
+import { BlockHash, STATE_VERSION, type BlockHashSpec } from "./block-hash";
+import { sha256 } from "./sha256";
+import { sha512 } from "./sha512";
 
 export type HashAlgorithm = "sha256" | "sha512";
 
@@ -35,28 +36,20 @@ export interface ResumableHash {
   exportState(): Uint8Array;
 }
 
+const specs: Record<HashAlgorithm, BlockHashSpec> = { sha256, sha512 };
+
 export function createHash(algorithm: HashAlgorithm): ResumableHash {
-  switch (algorithm) {
-    case "sha256":
-      return new Sha256();
-    case "sha512":
-      return new Sha512();
-    default:
-      throw new Error(`unsupported hash algorithm: ${String(algorithm)}`);
-  }
+  const spec = specs[algorithm];
+  if (!spec) throw new Error(`unsupported hash algorithm: ${String(algorithm)}`);
+  return new BlockHash(spec);
 }
 
 /** Rebuild a hash from `exportState()` output. Throws Error on malformed state. */
 export function restoreHash(state: Uint8Array): ResumableHash {
   if (!(state instanceof Uint8Array)) throw new Error("hash state: expected a Uint8Array");
   if (state.length < 2) throw new Error("hash state: truncated");
-  if (state[0] !== 1) throw new Error(`hash state: unsupported format version ${state[0]}`);
-  switch (state[1]) {
-    case SHA256_STATE_TAG:
-      return Sha256.fromState(state);
-    case SHA512_STATE_TAG:
-      return Sha512.fromState(state);
-    default:
-      throw new Error(`hash state: unknown algorithm tag ${state[1]}`);
-  }
+  if (state[0] !== STATE_VERSION) throw new Error(`hash state: unsupported format version ${state[0]}`);
+  const spec = Object.values(specs).find((s) => s.tag === state[1]);
+  if (!spec) throw new Error(`hash state: unknown algorithm tag ${state[1]}`);
+  return BlockHash.fromState(spec, state);
 }

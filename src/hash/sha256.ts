@@ -1,23 +1,9 @@
 /**
- * Resumable SHA-256 (FIPS 180-4, section 6.2), pure TypeScript.
- *
- * The full internal state (byte count, eight chaining words and the partial
- * block not yet compressed) can be exported to bytes and restored later, so a
- * stream can be hashed across many requests / process restarts.
- *
- * Serialized state layout (all integers big-endian), see resumable-hash.ts:
- *   [0]       format version (1)
- *   [1]       algorithm tag (SHA256_STATE_TAG)
- *   [2..9]    total bytes hashed so far (uint64, <= 2^53 - 1)
- *   [10..41]  H0..H7 chaining words (8 x uint32)
- *   [42..]    buffered partial block, exactly (length % 64) bytes
+ * SHA-256 (FIPS 180-4, section 6.2): constants and the compression function.
+ * Buffering, padding and the resumable state live in block-hash.ts.
  */
-import type { ResumableHash } from "./resumable-hash";
+import type { BlockHashSpec } from "./block-hash";
 
-export const SHA256_STATE_TAG = 1;
-const STATE_VERSION = 1;
-const HEADER_BYTES = 10;
-const WORDS_BYTES = 32;
 const BLOCK_BYTES = 64;
 
 /** SHA-256 round constants: first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
@@ -36,9 +22,6 @@ const K = new Int32Array([
 const IV = new Int32Array([
   0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ]);
-
-const HEX: string[] = [];
-for (let i = 0; i < 256; i++) HEX.push((i < 16 ? "0" : "") + i.toString(16));
 
 /**
  * Message schedule scratch, shared by all instances: compression is synchronous
@@ -127,127 +110,13 @@ function compressBlock(H: Int32Array, view: DataView, pos: number): void {
   H[7] = (H[7]! + h) | 0;
 }
 
-export class Sha256 implements ResumableHash {
-  readonly algorithm = "sha256" as const;
-
-  /** Chaining words H0..H7. */
-  private readonly h = new Int32Array(8);
-  /** Partial block; only the first `length % 64` bytes are meaningful. */
-  private readonly buf = new Uint8Array(BLOCK_BYTES);
-  private readonly bufView = new DataView(this.buf.buffer);
-  private len = 0;
-
-  constructor() {
-    this.h.set(IV);
-  }
-
-  get length(): number {
-    return this.len;
-  }
-
-  update(data: Uint8Array): void {
-    const n = data.length;
-    if (n === 0) return;
-    if (this.len + n > Number.MAX_SAFE_INTEGER) {
-      throw new RangeError("sha256: total input length exceeds 2^53 - 1 bytes");
-    }
-    const buffered = this.len % BLOCK_BYTES;
-    this.len += n;
-
-    let pos = 0;
-    if (buffered > 0) {
-      const take = Math.min(BLOCK_BYTES - buffered, n);
-      this.buf.set(take === n ? data : data.subarray(0, take), buffered);
-      if (buffered + take < BLOCK_BYTES) return;
-      compressBlock(this.h, this.bufView, 0);
-      pos = take;
-    }
-
-    const rest = (n - pos) % BLOCK_BYTES;
-    const end = n - rest;
-    if (end > pos) {
-      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-      const H = this.h;
-      for (; pos < end; pos += BLOCK_BYTES) compressBlock(H, view, pos);
-    }
-    if (rest > 0) this.buf.set(data.subarray(end), 0);
-  }
-
-  digest(): Uint8Array {
-    const H = this.finalWords();
-    const out = new Uint8Array(32);
-    for (let i = 0; i < 8; i++) {
-      const v = H[i]!;
-      out[i * 4] = v >>> 24;
-      out[i * 4 + 1] = (v >>> 16) & 0xff;
-      out[i * 4 + 2] = (v >>> 8) & 0xff;
-      out[i * 4 + 3] = v & 0xff;
-    }
-    return out;
-  }
-
-  digestHex(): string {
-    const H = this.finalWords();
-    let s = "";
-    for (let i = 0; i < 8; i++) {
-      const v = H[i]!;
-      s += HEX[v >>> 24]! + HEX[(v >>> 16) & 0xff]! + HEX[(v >>> 8) & 0xff]! + HEX[v & 0xff]!;
-    }
-    return s;
-  }
-
-  exportState(): Uint8Array {
-    const buffered = this.len % BLOCK_BYTES;
-    const out = new Uint8Array(HEADER_BYTES + WORDS_BYTES + buffered);
-    const dv = new DataView(out.buffer);
-    out[0] = STATE_VERSION;
-    out[1] = SHA256_STATE_TAG;
-    dv.setUint32(2, Math.floor(this.len / 0x100000000));
-    dv.setUint32(6, this.len >>> 0);
-    for (let i = 0; i < 8; i++) dv.setInt32(HEADER_BYTES + i * 4, this.h[i]!);
-    out.set(this.buf.subarray(0, buffered), HEADER_BYTES + WORDS_BYTES);
-    return out;
-  }
-
-  /** Rebuild a hash from `exportState()` output. Throws Error on anything malformed. */
-  static fromState(state: Uint8Array): Sha256 {
-    if (!(state instanceof Uint8Array)) throw new Error("sha256 state: expected a Uint8Array");
-    if (state.length < HEADER_BYTES + WORDS_BYTES) throw new Error("sha256 state: truncated");
-    if (state[0] !== STATE_VERSION) throw new Error(`sha256 state: unsupported format version ${state[0]}`);
-    if (state[1] !== SHA256_STATE_TAG) throw new Error(`sha256 state: wrong algorithm tag ${state[1]}`);
-    const dv = new DataView(state.buffer, state.byteOffset, state.byteLength);
-    const hi = dv.getUint32(2);
-    const lo = dv.getUint32(6);
-    if (hi > 0x1fffff) throw new Error("sha256 state: length out of range");
-    const len = hi * 0x100000000 + lo;
-    const buffered = len % BLOCK_BYTES;
-    if (state.length !== HEADER_BYTES + WORDS_BYTES + buffered) {
-      throw new Error("sha256 state: size does not match the recorded length");
-    }
-    const s = new Sha256();
-    for (let i = 0; i < 8; i++) s.h[i] = dv.getInt32(HEADER_BYTES + i * 4);
-    s.buf.set(state.subarray(HEADER_BYTES + WORDS_BYTES), 0);
-    s.len = len;
-    return s;
-  }
-
-  /** Chaining words after padding, computed on copies so the live state is untouched. */
-  private finalWords(): Int32Array {
-    const H = this.h.slice();
-    const buffered = this.len % BLOCK_BYTES;
-    // Padding: 0x80, zeros, then the 64-bit big-endian bit length; 1 or 2 blocks.
-    const padLen = buffered < 56 ? BLOCK_BYTES : 2 * BLOCK_BYTES;
-    const pad = new Uint8Array(padLen);
-    pad.set(this.buf.subarray(0, buffered), 0);
-    pad[buffered] = 0x80;
-    // bit length = len * 8, split without losing precision (len <= 2^53 - 1)
-    const bitsHi = Math.floor(this.len / 0x20000000);
-    const bitsLo = ((this.len % 0x20000000) * 8) >>> 0;
-    const dv = new DataView(pad.buffer);
-    dv.setUint32(padLen - 8, bitsHi);
-    dv.setUint32(padLen - 4, bitsLo);
-    compressBlock(H, dv, 0);
-    if (padLen > BLOCK_BYTES) compressBlock(H, dv, BLOCK_BYTES);
-    return H;
-  }
-}
+export const sha256: BlockHashSpec = {
+  algorithm: "sha256",
+  tag: 1,
+  blockBytes: BLOCK_BYTES,
+  lengthFieldBytes: 8,
+  iv: IV,
+  compress(H, view, pos, end) {
+    for (; pos < end; pos += BLOCK_BYTES) compressBlock(H, view, pos);
+  },
+};

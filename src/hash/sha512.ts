@@ -1,24 +1,15 @@
 /**
- * Resumable SHA-512 (FIPS 180-4, section 6.4), pure TypeScript.
+ * SHA-512 (FIPS 180-4, section 6.4): constants and the compression function.
  *
  * 64-bit words are handled as (hi, lo) pairs of 32-bit integers; there is no
  * BigInt anywhere. Carries out of the low halves are obtained by summing the
  * unsigned low halves as ordinary numbers (exact, well below 2^53) and
  * dividing by 2^32.
  *
- * Serialized state layout (all integers big-endian), see resumable-hash.ts:
- *   [0]       format version (1)
- *   [1]       algorithm tag (SHA512_STATE_TAG)
- *   [2..9]    total bytes hashed so far (uint64, <= 2^53 - 1)
- *   [10..73]  H0..H7 chaining words (8 x uint64, i.e. hi/lo uint32 pairs)
- *   [74..]    buffered partial block, exactly (length % 128) bytes
+ * Buffering, padding and the resumable state live in block-hash.ts.
  */
-import type { ResumableHash } from "./resumable-hash";
+import type { BlockHashSpec } from "./block-hash";
 
-export const SHA512_STATE_TAG = 2;
-const STATE_VERSION = 1;
-const HEADER_BYTES = 10;
-const WORDS_BYTES = 64;
 const BLOCK_BYTES = 128;
 const TWO_32 = 0x100000000;
 
@@ -60,9 +51,6 @@ const IV = new Int32Array([
   0x6a09e667, 0xf3bcc908, 0xbb67ae85, 0x84caa73b, 0x3c6ef372, 0xfe94f82b, 0xa54ff53a, 0x5f1d36f1,
   0x510e527f, 0xade682d1, 0x9b05688c, 0x2b3e6c1f, 0x1f83d9ab, 0xfb41bd6b, 0x5be0cd19, 0x137e2179,
 ]);
-
-const HEX: string[] = [];
-for (let i = 0; i < 256; i++) HEX.push((i < 16 ? "0" : "") + i.toString(16));
 
 /**
  * Message schedule scratch (high / low halves), shared by all instances:
@@ -268,127 +256,13 @@ function compressBlock(H: Int32Array, view: DataView, pos: number): void {
   lo = (H[15]! >>> 0) + (hl >>> 0); H[14] = (H[14]! + hh + ((lo / TWO_32) | 0)) | 0; H[15] = lo | 0;
 }
 
-export class Sha512 implements ResumableHash {
-  readonly algorithm = "sha512" as const;
-
-  /** Chaining words H0..H7 as hi/lo pairs. */
-  private readonly h = new Int32Array(16);
-  /** Partial block; only the first `length % 128` bytes are meaningful. */
-  private readonly buf = new Uint8Array(BLOCK_BYTES);
-  private readonly bufView = new DataView(this.buf.buffer);
-  private len = 0;
-
-  constructor() {
-    this.h.set(IV);
-  }
-
-  get length(): number {
-    return this.len;
-  }
-
-  update(data: Uint8Array): void {
-    const n = data.length;
-    if (n === 0) return;
-    if (this.len + n > Number.MAX_SAFE_INTEGER) {
-      throw new RangeError("sha512: total input length exceeds 2^53 - 1 bytes");
-    }
-    const buffered = this.len % BLOCK_BYTES;
-    this.len += n;
-
-    let pos = 0;
-    if (buffered > 0) {
-      const take = Math.min(BLOCK_BYTES - buffered, n);
-      this.buf.set(take === n ? data : data.subarray(0, take), buffered);
-      if (buffered + take < BLOCK_BYTES) return;
-      compressBlock(this.h, this.bufView, 0);
-      pos = take;
-    }
-
-    const rest = (n - pos) % BLOCK_BYTES;
-    const end = n - rest;
-    if (end > pos) {
-      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-      const H = this.h;
-      for (; pos < end; pos += BLOCK_BYTES) compressBlock(H, view, pos);
-    }
-    if (rest > 0) this.buf.set(data.subarray(end), 0);
-  }
-
-  digest(): Uint8Array {
-    const H = this.finalWords();
-    const out = new Uint8Array(64);
-    for (let i = 0; i < 16; i++) {
-      const v = H[i]!;
-      out[i * 4] = v >>> 24;
-      out[i * 4 + 1] = (v >>> 16) & 0xff;
-      out[i * 4 + 2] = (v >>> 8) & 0xff;
-      out[i * 4 + 3] = v & 0xff;
-    }
-    return out;
-  }
-
-  digestHex(): string {
-    const H = this.finalWords();
-    let s = "";
-    for (let i = 0; i < 16; i++) {
-      const v = H[i]!;
-      s += HEX[v >>> 24]! + HEX[(v >>> 16) & 0xff]! + HEX[(v >>> 8) & 0xff]! + HEX[v & 0xff]!;
-    }
-    return s;
-  }
-
-  exportState(): Uint8Array {
-    const buffered = this.len % BLOCK_BYTES;
-    const out = new Uint8Array(HEADER_BYTES + WORDS_BYTES + buffered);
-    const dv = new DataView(out.buffer);
-    out[0] = STATE_VERSION;
-    out[1] = SHA512_STATE_TAG;
-    dv.setUint32(2, Math.floor(this.len / TWO_32));
-    dv.setUint32(6, this.len >>> 0);
-    for (let i = 0; i < 16; i++) dv.setInt32(HEADER_BYTES + i * 4, this.h[i]!);
-    out.set(this.buf.subarray(0, buffered), HEADER_BYTES + WORDS_BYTES);
-    return out;
-  }
-
-  /** Rebuild a hash from `exportState()` output. Throws Error on anything malformed. */
-  static fromState(state: Uint8Array): Sha512 {
-    if (!(state instanceof Uint8Array)) throw new Error("sha512 state: expected a Uint8Array");
-    if (state.length < HEADER_BYTES + WORDS_BYTES) throw new Error("sha512 state: truncated");
-    if (state[0] !== STATE_VERSION) throw new Error(`sha512 state: unsupported format version ${state[0]}`);
-    if (state[1] !== SHA512_STATE_TAG) throw new Error(`sha512 state: wrong algorithm tag ${state[1]}`);
-    const dv = new DataView(state.buffer, state.byteOffset, state.byteLength);
-    const hi = dv.getUint32(2);
-    const lo = dv.getUint32(6);
-    if (hi > 0x1fffff) throw new Error("sha512 state: length out of range");
-    const len = hi * TWO_32 + lo;
-    const buffered = len % BLOCK_BYTES;
-    if (state.length !== HEADER_BYTES + WORDS_BYTES + buffered) {
-      throw new Error("sha512 state: size does not match the recorded length");
-    }
-    const s = new Sha512();
-    for (let i = 0; i < 16; i++) s.h[i] = dv.getInt32(HEADER_BYTES + i * 4);
-    s.buf.set(state.subarray(HEADER_BYTES + WORDS_BYTES), 0);
-    s.len = len;
-    return s;
-  }
-
-  /** Chaining words after padding, computed on copies so the live state is untouched. */
-  private finalWords(): Int32Array {
-    const H = this.h.slice();
-    const buffered = this.len % BLOCK_BYTES;
-    // Padding: 0x80, zeros, then the 128-bit big-endian bit length; 1 or 2 blocks.
-    const padLen = buffered < 112 ? BLOCK_BYTES : 2 * BLOCK_BYTES;
-    const pad = new Uint8Array(padLen);
-    pad.set(this.buf.subarray(0, buffered), 0);
-    pad[buffered] = 0x80;
-    // bit length = len * 8 < 2^56, so only the low 64 of the 128 length bits are non-zero
-    const bitsHi = Math.floor(this.len / 0x20000000);
-    const bitsLo = ((this.len % 0x20000000) * 8) >>> 0;
-    const dv = new DataView(pad.buffer);
-    dv.setUint32(padLen - 8, bitsHi);
-    dv.setUint32(padLen - 4, bitsLo);
-    compressBlock(H, dv, 0);
-    if (padLen > BLOCK_BYTES) compressBlock(H, dv, BLOCK_BYTES);
-    return H;
-  }
-}
+export const sha512: BlockHashSpec = {
+  algorithm: "sha512",
+  tag: 2,
+  blockBytes: BLOCK_BYTES,
+  lengthFieldBytes: 16,
+  iv: IV,
+  compress(H, view, pos, end) {
+    for (; pos < end; pos += BLOCK_BYTES) compressBlock(H, view, pos);
+  },
+};

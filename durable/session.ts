@@ -5,6 +5,7 @@
 // fill a part yet are the "tail", kept in session storage until more arrive or the upload closes.
 // State (offset, hash, parts, tail) is committed at every part boundary and at the end of every
 // chunk, so the session survives retries and restarts.
+import { concatBytes } from "../src/bytes";
 import { createHash, restoreHash, type HashAlgorithm, type ResumableHash } from "../src/hash/resumable-hash";
 import { digestBytes, formatDigest, parseDigest, type Digest } from "../src/oci/digest";
 import type { ErrorCode } from "../src/oci/errors";
@@ -218,7 +219,7 @@ export class UploadSessionCore implements UploadSessionApi {
   private async uploadFullPart(state: SessionState, pending: Uint8Array[], pendingLength: number, hash: ResumableHash): Promise<void> {
     this.assertLive();
     const tail = await this.readTail(state);
-    const part = concat([...tail, ...pending], state.tailLength + pendingLength);
+    const part = concatBytes([...tail, ...pending], state.tailLength + pendingLength);
     if (!state.multipartId) {
       state.multipartId = await this.objects.createMultipart(state.dataKey);
       if (this.cancelled) await this.abortMultipart(state);
@@ -247,7 +248,7 @@ export class UploadSessionCore implements UploadSessionApi {
         first -= 1;
       }
     }
-    const bytes = concat(chunks, chunks.reduce((n, c) => n + c.length, 0));
+    const bytes = concatBytes(chunks);
     const entries: Record<string, unknown> = {};
     let segments = first;
     for (let at = 0; at < bytes.length; at += TAIL_SEGMENT) {
@@ -259,6 +260,10 @@ export class UploadSessionCore implements UploadSessionApi {
     state.offset += pendingLength;
     state.hash = hash.exportState();
     await this.save(state, entries);
+  }
+
+  private async readTailBytes(state: SessionState): Promise<Uint8Array> {
+    return concatBytes(await this.readTail(state), state.tailLength);
   }
 
   private async readTail(state: SessionState): Promise<Uint8Array[]> {
@@ -279,7 +284,7 @@ export class UploadSessionCore implements UploadSessionApi {
       return;
     }
     if (state.parts.length === 0) {
-      const tail = concat(await this.readTail(state), state.tailLength);
+      const tail = await this.readTailBytes(state);
       await this.abortMultipart(state);
       await this.registry.putBlobBytes(digest, tail);
       return;
@@ -294,7 +299,7 @@ export class UploadSessionCore implements UploadSessionApi {
    */
   private async publishRehashed(state: SessionState, digest: Digest): Promise<void> {
     if (state.parts.length === 0) {
-      const tail = concat(await this.readTail(state), state.tailLength);
+      const tail = await this.readTailBytes(state);
       const actual = await digestBytes(digest.algorithm, tail);
       if (actual.hex !== digest.hex) throw digestMismatch(digest, actual);
       await this.abortMultipart(state);
@@ -321,7 +326,7 @@ export class UploadSessionCore implements UploadSessionApi {
   /** Sends the tail as the last part and completes the multipart upload at `dataKey`. */
   private async completeMultipart(state: SessionState): Promise<void> {
     const multipartId = state.multipartId!;
-    const tail = concat(await this.readTail(state), state.tailLength);
+    const tail = await this.readTailBytes(state);
     const parts = [...state.parts];
     if (tail.length > 0) parts.push(await this.objects.uploadPart(state.dataKey, multipartId, parts.length + 1, tail));
     await this.objects.completeMultipart(state.dataKey, multipartId, parts);
@@ -364,15 +369,4 @@ function digestMismatch(expected: Digest, actual: Digest): Failure {
 
 function tailKeys(count: number): string[] {
   return Array.from({ length: count }, (_, i) => tailKey(i));
-}
-
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0]!.length === length) return chunks[0]!;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

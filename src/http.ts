@@ -1,4 +1,5 @@
 // Small HTTP helpers shared by the route handlers: header parsing, pagination, capped body reads.
+import { concatBytes } from "./bytes";
 import { RegistryError } from "./oci/errors";
 import type { ByteRange } from "./storage/object-store";
 
@@ -104,13 +105,7 @@ export async function readCapped(request: Request, max: number): Promise<Uint8Ar
     if (length <= max) chunks.push(value);
   }
   if (length > max) throw tooLarge();
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks, length);
 }
 
 export function emptyBody(): ReadableStream<Uint8Array> {

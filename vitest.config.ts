@@ -7,5 +7,8 @@ export default defineConfig({
   test: {
     include: ["test/worker/**/*.test.ts", "test/unit/**/*.test.ts"],
     testTimeout: 60_000,
+    // Machine-readable results, summed by scripts/test-summary.mjs at the end of a CI run.
+    outputFile: { json: ".test-results/worker.json" },
+    reporters: ["default", "json"],
   },
 });

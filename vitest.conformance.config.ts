@@ -9,5 +9,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    // Machine-readable results, summed by scripts/test-summary.mjs at the end of a CI run.
+    outputFile: { json: ".test-results/conformance.json" },
+    reporters: ["default", "json"],
   },
 });

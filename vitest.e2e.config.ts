@@ -32,6 +32,8 @@ export default defineConfig({
     hookTimeout: 5 * 60_000,
     teardownTimeout: 2 * 60_000,
     retry: 0,
-    reporters: ["verbose", fileTimes],
+    // Machine-readable results, summed by scripts/test-summary.mjs at the end of a CI run.
+    outputFile: { json: ".test-results/e2e.json" },
+    reporters: ["verbose", fileTimes, "json"],
   },
 });

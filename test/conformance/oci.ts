@@ -2,7 +2,7 @@
 // envelope, the blob push flows of the distribution-spec (POST+PUT, single POST, streamed PATCH,
 // chunked PATCH) and manifest pushes. Everything asserts with messages that show the exchange.
 import { createHash, randomBytes as cryptoRandomBytes } from "node:crypto";
-import { expect } from "vitest";
+import { expect, test } from "vitest";
 
 export type Algorithm = "sha256" | "sha512";
 
@@ -522,4 +522,33 @@ export async function listReferrers(c: Client, repo: string, subject: string, ar
   expect(doc.mediaType, res.describe()).toBe(MT.ociIndex);
   expect(Array.isArray(doc.manifests), `manifests must be an array: ${res.describe()}`).toBe(true);
   return { res, manifests: doc.manifests as Descriptor[] };
+}
+
+/**
+ * Every upload flow with bytes that do not match the announced digest: each must be
+ * 400 DIGEST_INVALID and leave nothing visible. Shared by the sha256 and sha512 suites.
+ */
+export function wrongDigestUploadTests(
+  context: () => { c: Client; repo: string; chunkSize: number },
+  algorithm: "sha256" | "sha512",
+): void {
+  const corrupt = (chunkSize: number) => {
+    const data = randomBytes(chunkSize * 3 - 5);
+    return { digest: digestOf(data, algorithm), sent: Buffer.concat([data, Buffer.from("oh no")]) };
+  };
+  const flows: [string, (c: Client, repo: string, sent: Uint8Array, digest: string, chunkSize: number) => Promise<Pushed>][] = [
+    ["single POST", (c, repo, sent, digest) => postOnly(c, repo, sent, digest)],
+    ["POST + PUT", (c, repo, sent, digest) => postPut(c, repo, sent, digest)],
+    ["chunked", (c, repo, sent, digest, chunkSize) => chunked(c, repo, sent, digest, { chunkSize })],
+    ["chunked with the last chunk in PUT", (c, repo, sent, digest, chunkSize) => chunked(c, repo, sent, digest, { chunkSize, lastInPut: true })],
+    ["streamed", (c, repo, sent, digest) => stream(c, repo, sent, digest)],
+  ];
+  for (const [label, upload] of flows) {
+    test(label, async () => {
+      const { c, repo, chunkSize } = context();
+      const { digest, sent } = corrupt(chunkSize);
+      expectError((await upload(c, repo, sent, digest, chunkSize)).res, 400, ["DIGEST_INVALID"]);
+      await expectNoBlob(c, repo, digest);
+    });
+  }
 }

@@ -34,6 +34,7 @@ import {
   uniqueRepo,
   withDigest,
   type ImageParts,
+  wrongDigestUploadTests,
 } from "./oci";
 import { useRegistry } from "./registry";
 
@@ -200,35 +201,7 @@ describe("sha512 blob APIs without a digest-algorithm hint", () => {
 });
 
 describe("sha512 bad digests (400 DIGEST_INVALID, nothing stored)", () => {
-  const corrupt = () => {
-    const data = randomBytes(MIN * 3 - 5);
-    return { digest: digestOf(data, "sha512"), sent: Buffer.concat([data, Buffer.from("oh no")]) };
-  };
-  test("post only", async () => {
-    const { digest, sent } = corrupt();
-    expectError((await postOnly(c, repo, sent, digest)).res, 400, ["DIGEST_INVALID"]);
-    await expectNoBlob(c, repo, digest);
-  });
-  test("post + put", async () => {
-    const { digest, sent } = corrupt();
-    expectError((await postPut(c, repo, sent, digest)).res, 400, ["DIGEST_INVALID"]);
-    await expectNoBlob(c, repo, digest);
-  });
-  test("chunked", async () => {
-    const { digest, sent } = corrupt();
-    expectError((await chunked(c, repo, sent, digest, { chunkSize: MIN })).res, 400, ["DIGEST_INVALID"]);
-    await expectNoBlob(c, repo, digest);
-  });
-  test("chunked with the last chunk in PUT", async () => {
-    const { digest, sent } = corrupt();
-    expectError((await chunked(c, repo, sent, digest, { chunkSize: MIN, lastInPut: true })).res, 400, ["DIGEST_INVALID"]);
-    await expectNoBlob(c, repo, digest);
-  });
-  test("streamed", async () => {
-    const { digest, sent } = corrupt();
-    expectError((await stream(c, repo, sent, digest)).res, 400, ["DIGEST_INVALID"]);
-    await expectNoBlob(c, repo, digest);
-  });
+  wrongDigestUploadTests(() => ({ c, repo, chunkSize: MIN }), "sha512");
   test("a sha512 digest of the wrong length is 400 DIGEST_INVALID", async () => {
     const short = `sha512:${"a".repeat(64)}`;
     expectError(await c.get(`/v2/${repo}/blobs/${short}`), [400, 404], ["DIGEST_INVALID", "BLOB_UNKNOWN"]);

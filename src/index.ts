@@ -9,15 +9,26 @@ export { UploadSession } from "../durable/upload-session";
 
 const MiB = 1024 * 1024;
 
-export default {
-  fetch(request: Request, env: Env): Promise<Response> {
-    const registry = createRegistry({
+// The router compiles its route patterns once per isolate, not once per request.
+const registries = new WeakMap<Env, (request: Request) => Promise<Response>>();
+
+function registryFor(env: Env): (request: Request) => Promise<Response> {
+  let registry = registries.get(env);
+  if (!registry) {
+    registry = createRegistry({
       store: new RegistryStore(new R2ObjectStore(env.BUCKET)),
       uploads: durableUploadSessions(env.UPLOADS),
       maxManifestBytes: 4 * MiB,
       // Any chunk size is accepted; the session cuts the stream into parts itself.
       chunkMinLength: 1,
     });
-    return registry(request);
+    registries.set(env, registry);
+  }
+  return registry;
+}
+
+export default {
+  fetch(request: Request, env: Env): Promise<Response> {
+    return registryFor(env)(request);
   },
 } satisfies ExportedHandler<Env>;

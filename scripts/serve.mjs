@@ -15,9 +15,11 @@
 //   HOST      listening address (default 127.0.0.1)
 //   DATA_DIR  persisted state (default .data)
 //   TLS_CERT, TLS_KEY  optional PEM files: the same port then also accepts HTTPS
+//   VARS_FILE  KEY=value lines that override the [vars] of wrangler.local.toml (auth settings and
+//              secrets, as `wrangler secret put` would set them in production); default .dev.vars
 import { build } from "esbuild";
 import { Miniflare, Log, LogLevel } from "miniflare";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import path from "node:path";
@@ -47,6 +49,10 @@ await build({
 
 // Bindings, vars, compatibility date and Durable Object classes exactly as wrangler reads them.
 const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
+const varsFile = process.env.VARS_FILE ?? path.join(root, ".dev.vars");
+if (process.env.VARS_FILE || existsSync(varsFile)) {
+  workerOptions.bindings = { ...workerOptions.bindings, ...readVarsFile(varsFile) };
+}
 const innerPort = await freePort();
 const mf = new Miniflare({
   ...workerOptions,
@@ -62,6 +68,20 @@ const mf = new Miniflare({
   log: new Log(LogLevel[(process.env.LOG_LEVEL ?? "warn").toUpperCase()] ?? LogLevel.WARN),
 });
 await mf.ready;
+
+/** .dev.vars format: KEY=value per line, # comments; a "double-quoted" value is a JSON string, 'single' is literal. */
+function readVarsFile(file) {
+  const vars = {};
+  for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m || line.trimStart().startsWith("#")) continue;
+    let value = m[2];
+    if (/^".*"$/s.test(value)) value = JSON.parse(value);
+    else if (/^'.*'$/s.test(value)) value = value.slice(1, -1);
+    vars[m[1]] = value;
+  }
+  return vars;
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 // The registry under test: `node scripts/serve.mjs` (wrangler dev on workerd, R2 + Durable
 // Objects persisted under DATA_DIR) on a free loopback port, one per test file.
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureDir, freePort, startDaemon, waitFor, type Daemon } from "./proc";
@@ -29,6 +30,8 @@ export interface StartRegistryOptions {
   /** Parent for DATA_DIR and the log (normally the test file's temp dir). */
   workDir: string;
   port?: number;
+  /** Worker vars/secrets (auth settings, limits), written to a VARS_FILE for serve.mjs. */
+  vars?: Record<string, string>;
   /** Default 120 s: the first start compiles the worker. */
   startTimeoutMs?: number;
 }
@@ -40,6 +43,8 @@ export async function startRegistry(opts: StartRegistryOptions): Promise<Registr
   const dataDir = await ensureDir(path.join(opts.workDir, "registry-data"));
   const logFile = path.join(opts.workDir, "registry.log");
   const timeout = opts.startTimeoutMs ?? 120_000;
+  const varsFile = path.join(opts.workDir, "registry.vars");
+  await writeFile(varsFile, Object.entries(opts.vars ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n");
   let daemon: Daemon | null = null;
   let starts = 0;
 
@@ -47,17 +52,17 @@ export async function startRegistry(opts: StartRegistryOptions): Promise<Registr
     starts++;
     const d = startDaemon(`registry#${starts}`, process.execPath, [path.join(REPO_ROOT, "scripts", "serve.mjs")], {
       cwd: REPO_ROOT,
-      env: { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: process.env.E2E_REGISTRY_LOG_LEVEL ?? "warn" },
+      env: { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, VARS_FILE: varsFile, LOG_LEVEL: process.env.E2E_REGISTRY_LOG_LEVEL ?? "warn" },
       logFile,
     });
     daemon = d;
     await d.waitForOutput(new RegExp(`registry listening on http://127\\.0\\.0\\.1:${port}\\b`), timeout);
     await waitFor(
-      `${url}/v2/ to answer 200`,
+      `${url}/v2/ to answer (200, or 401 when auth is on)`,
       async () => {
         const res = await fetch(`${url}/v2/`);
         await res.arrayBuffer();
-        return res.status === 200;
+        return res.status === 200 || res.status === 401;
       },
       30_000,
     );

@@ -1,7 +1,9 @@
 // Bindings and settings of the Workers deployment (wrangler.toml), read in one place.
 import type { SessionConfig } from "../durable/session";
+import type { AuthEnv } from "./auth/config";
 
-export interface Env {
+/** Bindings, upload settings, and the auth settings (AuthEnv, documented in the README). */
+export interface Env extends AuthEnv {
   BUCKET: R2Bucket;
   UPLOADS: DurableObjectNamespace<import("../durable/upload-session").UploadSession>;
   /** R2 multipart part size in bytes (5 to 32 MiB); default 8 MiB. */

@@ -2,6 +2,7 @@
 // PUT closes with the digest, GET reports progress, DELETE cancels. The bytes go to the
 // upload session (durable/), which owns offset, parts and the running hash.
 import type { IRequest } from "itty-router";
+import type { Principal } from "../auth/access";
 import type { RegistryContext } from "../context";
 import { decodeParam, emptyBody, parseContentRange } from "../http";
 import { formatDigest, isSupportedAlgorithm, parseDigest, tryParseDigest, type Digest } from "../oci/digest";
@@ -24,25 +25,30 @@ function session(ctx: RegistryContext, id: string): UploadSessionApi {
   return found;
 }
 
-/** A mount succeeds when the blob is visible: linked in `from` (when given) or already stored. */
-async function tryMount(ctx: RegistryContext, name: string, digest: Digest, from: string | null): Promise<boolean> {
+/**
+ * A mount succeeds when the blob is visible to the caller: linked in `from` (which they may pull),
+ * or, without `from`, stored anywhere, only for callers who may pull every repository.
+ */
+async function tryMount(ctx: RegistryContext, caller: Principal, name: string, digest: Digest, from: string | null): Promise<boolean> {
   if (await ctx.store.isLinked(name, digest)) return true;
   if (from !== null) {
-    if (!isValidName(from) || !(await ctx.store.isLinked(from, digest))) return false;
+    if (!isValidName(from) || !caller.can(from, "pull") || !(await ctx.store.isLinked(from, digest))) return false;
+  } else if (!caller.canPullEverything) {
+    return false;
   }
   if (!(await ctx.store.blobInfo(digest))) return false;
   await ctx.store.link(name, digest);
   return true;
 }
 
-export async function startUpload(request: IRequest, ctx: RegistryContext): Promise<Response> {
+export async function startUpload(request: IRequest, ctx: RegistryContext, caller: Principal): Promise<Response> {
   const name = assertName(request.params.name ?? "");
   const url = new URL(request.url);
 
   // A mount that cannot be honoured (even a malformed one) falls back to a new session, per spec.
   const mount = url.searchParams.get("mount");
   const mountDigest = mount !== null ? tryParseDigest(mount) : null;
-  if (mountDigest && (await tryMount(ctx, name, mountDigest, url.searchParams.get("from")))) {
+  if (mountDigest && (await tryMount(ctx, caller, name, mountDigest, url.searchParams.get("from")))) {
     return blobCreated(name, mountDigest);
   }
 

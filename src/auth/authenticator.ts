@@ -182,7 +182,8 @@ export class Authenticator {
     const grants = ruleGrants(this.config().rules, null);
     const principal: Principal = new Principal("", grants, {
       authenticated,
-      catalog: grants.length > 0 ? (repository) => principal.can(repository, "pull") : "none",
+      // Token mode lists the catalog only for a token carrying the catalog scope.
+      catalog: grants.length > 0 && (authenticated || this.config().mode === "basic") ? (repository) => principal.can(repository, "pull") : "none",
       origin: "anonymous",
     });
     return principal;

@@ -43,7 +43,12 @@ export function parseAuthorization(header: string | null): Credentials {
   const match = /^([A-Za-z]+) +(\S+)$/.exec(header.trim());
   if (!match) throw malformed("malformed Authorization header");
   const scheme = match[1]!.toLowerCase();
-  if (scheme === "basic") return { scheme: "basic", ...decodeBasic(match[2]!) };
+  if (scheme === "basic") {
+    const basic = decodeBasic(match[2]!);
+    // containers/image (skopeo, podman) sends an empty "Basic :" when it has no credentials.
+    if (basic.username === "" && basic.password === "") return { scheme: "none" };
+    return { scheme: "basic", ...basic };
+  }
   if (scheme === "bearer") {
     if (!looksLikeJwt(match[2]!)) throw malformed("malformed bearer token");
     return { scheme: "bearer", token: match[2]! };

@@ -65,6 +65,9 @@ describe("access rules", () => {
     expect(await anon.status("GET", `/v2/${pub}/tags/list`)).toBe(200);
     await expectChallenge(await anon.call("POST", `/v2/${pub}/blobs/uploads/`), "Basic");
     await expectChallenge(await anon.call("GET", `/v2/${teamA}/manifests/v1`), "Basic");
+    // skopeo and podman send an empty "Basic :" when they have no credentials: that is anonymous.
+    expect(await anon.as(`Basic ${btoa(":")}`).status("GET", `/v2/${pub}/manifests/v1`)).toBe(200);
+    await expectChallenge(await anon.as(`Basic ${btoa(":")}`).call("GET", `/v2/${teamA}/manifests/v1`), "Basic");
     // /v2/ still asks for credentials, so `docker login` verifies them.
     await expectChallenge(await anon.call("GET", "/v2/"), "Basic");
   });

@@ -145,7 +145,7 @@ describe("built-in token service", () => {
     await postToken({ grant_type: "refresh_token", refresh_token: refreshed.access_token, service: "registry" }, 401);
   });
 
-  it("refuses forged bearer tokens: alg none, HMAC with the public key, another key, expired, wrong aud or iss", async () => {
+  it("refuses forged, malformed and overlong bearer tokens: alg none, HMAC with the public key, another key, expired, wrong aud or iss", async () => {
     const claims = { iss: "edge-registry", aud: "registry", sub: "alice", exp: now() + 300, access: [{ type: "repository", name: teamA, actions: ["pull", "push"] }] };
     const stranger = await keyPair("ES256");
     const forged = [
@@ -162,6 +162,9 @@ describe("built-in token service", () => {
     for (const token of forged) {
       const challenge = await expectChallenge(await anon.as(bearer(token)).call("GET", `/v2/${teamA}/manifests/v1`), "Bearer");
       expect(challenge).toContain('error="invalid_token"');
+    }
+    for (const header of ["Bearer not-a-jwt", "Bearer", `Bearer ${"a".repeat(9000)}.${"b".repeat(9000)}.c`, "Bearer a.b.c d"]) {
+      await expectChallenge(await anon.as(header).call("GET", `/v2/${teamA}/manifests/v1`), "Bearer");
     }
     // The same claims signed properly do work: the refusals above are about the forgery.
     expect(await anon.as(bearer(await mint(signing, claims))).status("GET", `/v2/${teamA}/manifests/v1`)).toBe(200);

@@ -1,7 +1,7 @@
 // Auth tests build a registry per configuration (real local R2 and Durable Objects, as the
 // worker would run with those vars) and talk to it with chosen credentials.
 import { env } from "cloudflare:test";
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from "jose";
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from "jose";
 import { expect } from "vitest";
 import { registryFor } from "../../src/index";
 import type { Env } from "../../src/env";
@@ -47,22 +47,14 @@ export async function mint(key: KeyPair, claims: JWTPayload, header: Record<stri
   return new SignJWT(claims).setProtectedHeader({ alg: key.alg, ...header }).sign(key.privateKey);
 }
 
-const b64url = (text: string | Uint8Array) => {
-  const bytes = typeof text === "string" ? utf8(text) : text;
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-};
-
 /** A JWT signed with HMAC-SHA256 using `secret` (e.g. a public key's text) — must never verify. */
-export async function hmacToken(claims: JWTPayload, secret: string): Promise<string> {
-  const input = `${b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64url(JSON.stringify(claims))}`;
-  const key = await crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(input)));
-  return `${input}.${b64url(sig)}`;
+export function hmacToken(claims: JWTPayload, secret: string): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(utf8(secret));
 }
 
-/** An unsigned ("alg": "none") token with a junk signature part so it has the three-part shape. */
+/** An unsigned ("alg": "none") token, with a junk signature part so it has the three-part shape. */
 export function unsignedToken(claims: JWTPayload): string {
-  return `${b64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${b64url(JSON.stringify(claims))}.AAAA`;
+  return `${new UnsecuredJWT(claims).encode()}AAAA`;
 }
 
 export function decodePayload(token: string): Record<string, unknown> {

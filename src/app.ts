@@ -2,7 +2,7 @@
 // Runtime-independent: give it storage and upload sessions and it is a fetch handler.
 import { Router, type IRequest } from "itty-router";
 import type { RegistryContext } from "./context";
-import { API_VERSION_HEADER } from "./http";
+import { API_VERSION_HEADER, withBodyLimit } from "./http";
 import { RegistryError, errorResponse } from "./oci/errors";
 import { deleteBlob, getBlob } from "./routes/blobs";
 import { listCatalog, listReferrers, listTags } from "./routes/listings";
@@ -63,5 +63,6 @@ export function createRegistry(ctx: RegistryContext): (request: Request) => Prom
     .all("/v2/:name+/referrers/:digest", unsupported)
     .all("*", notFound);
 
-  return (request) => router.fetch(request, ctx);
+  const limit = ctx.maxRequestBodyBytes ?? null;
+  return (request) => withBodyLimit(request, limit, (limited) => router.fetch(limited, ctx));
 }

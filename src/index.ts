@@ -1,6 +1,6 @@
 // Cloudflare Workers entry: binds R2 and the upload-session Durable Object to the registry.
 import { createRegistry } from "./app";
-import type { Env } from "./env";
+import { requestBodyLimit, type Env } from "./env";
 import { R2ObjectStore } from "./storage/r2";
 import { RegistryStore } from "./storage/registry-store";
 import { durableUploadSessions } from "../durable/upload-session";
@@ -21,6 +21,7 @@ function registryFor(env: Env): (request: Request) => Promise<Response> {
       maxManifestBytes: 4 * MiB,
       // Any chunk size is accepted; the session cuts the stream into parts itself.
       chunkMinLength: 1,
+      maxRequestBodyBytes: requestBodyLimit(env),
     });
     registries.set(env, registry);
   }

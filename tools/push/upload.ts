@@ -88,8 +88,8 @@ export class BlobUpload {
   }
 
   /** Picks up a session opened earlier (e.g. by a killed process); null when it is gone. */
-  static async resume(registry: Registry, name: string, location: string, policy?: RetryPolicy): Promise<BlobUpload | null> {
-    const upload = new BlobUpload(registry, name, location, 0, { min: 1, max: null }, policy);
+  static async resume(registry: Registry, name: string, location: string, limits: ChunkLimits, policy?: RetryPolicy): Promise<BlobUpload | null> {
+    const upload = new BlobUpload(registry, name, location, 0, limits, policy);
     try {
       await upload.refreshOffset();
       return upload;

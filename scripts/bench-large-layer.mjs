@@ -101,6 +101,7 @@ const registry = spawn(process.execPath, [path.join(root, "scripts", "serve.mjs"
   stdio: ["ignore", "pipe", "inherit"],
 });
 await new Promise((resolve) => registry.stdout.on("data", (d) => /listening/.test(String(d)) && resolve()));
+registry.on("exit", (code, signal) => console.error(`registry exited (code ${code}, signal ${signal})`));
 
 try {
   // 3. push with the client (chunks of at most OCI-Chunk-Max-Length)
@@ -123,7 +124,9 @@ try {
   console.log(`| --- | --- | --- | --- | --- |`);
   console.log(`| ${(layer.bytes / GiB).toFixed(2)} GiB | ${push.seconds.toFixed(0)} s (${rate(push.seconds)} MiB/s) | ${push.maxRssMiB.toFixed(0)} MiB | ${pullSeconds.toFixed(0)} s (${rate(pullSeconds)} MiB/s) | identical |`);
 } finally {
-  registry.kill("SIGTERM");
-  await new Promise((r) => registry.on("exit", r));
+  if (registry.exitCode === null && registry.signalCode === null) {
+    registry.kill("SIGTERM");
+    await new Promise((r) => registry.on("exit", r));
+  }
   rmSync(work, { recursive: true, force: true });
 }

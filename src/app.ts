@@ -4,7 +4,7 @@ import { Router, type IRequest } from "itty-router";
 import type { Principal, Requirement } from "./auth/access";
 import { tokenEndpoint } from "./auth/token-service";
 import type { RegistryContext } from "./context";
-import { API_VERSION_HEADER } from "./http";
+import { API_VERSION_HEADER, withBodyLimit } from "./http";
 import { RegistryError, errorResponse } from "./oci/errors";
 import { deleteBlob, getBlob } from "./routes/blobs";
 import { listCatalog, listReferrers, listTags } from "./routes/listings";
@@ -88,5 +88,6 @@ export function createRegistry(ctx: RegistryContext): (request: Request) => Prom
     .post("/token", token)
     .all("*", notFound);
 
-  return (request) => router.fetch(request, ctx);
+  const limit = ctx.maxRequestBodyBytes ?? null;
+  return (request) => withBodyLimit(request, limit, (limited) => router.fetch(limited, ctx));
 }

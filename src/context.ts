@@ -12,4 +12,6 @@ export interface RegistryContext {
   maxManifestBytes: number;
   /** Advertised as OCI-Chunk-Min-Length. */
   chunkMinLength: number;
+  /** Largest request body (the platform's limit); advertised as OCI-Chunk-Max-Length. Absent: none. */
+  maxRequestBodyBytes?: number | null;
 }

@@ -10,6 +10,11 @@ export interface Env extends AuthEnv {
   UPLOAD_PART_SIZE?: string;
   /** Idle upload sessions are aborted after this many seconds; default 24 h. */
   UPLOAD_TTL_SECONDS?: string;
+  /**
+   * Largest request body in bytes, as the Cloudflare plan enforces it at the edge (100 MB on
+   * Free/Pro). Unset: no limit. Set locally, the worker refuses the same bodies the edge would.
+   */
+  MAX_REQUEST_BODY_BYTES?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -23,4 +28,13 @@ export function uploadConfig(env: Env): SessionConfig {
   }
   if (!(ttlSeconds > 0)) throw new Error(`UPLOAD_TTL_SECONDS must be positive, got ${env.UPLOAD_TTL_SECONDS}`);
   return { partSize, ttlMs: ttlSeconds * 1000 };
+}
+
+/** The configured request body limit in bytes, or null when there is none. */
+export function requestBodyLimit(env: Env): number | null {
+  const raw = env.MAX_REQUEST_BODY_BYTES;
+  if (raw === undefined || raw === "") return null;
+  const max = Number(raw);
+  if (!Number.isInteger(max) || max < 1) throw new Error(`MAX_REQUEST_BODY_BYTES must be a positive integer, got ${raw}`);
+  return max;
 }

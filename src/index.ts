@@ -2,7 +2,7 @@
 // to the registry.
 import { createRegistry } from "./app";
 import { Authenticator } from "./auth/authenticator";
-import type { Env } from "./env";
+import { requestBodyLimit, type Env } from "./env";
 import { R2ObjectStore } from "./storage/r2";
 import { RegistryStore } from "./storage/registry-store";
 import { durableUploadSessions } from "../durable/upload-session";
@@ -34,6 +34,7 @@ async function buildRegistry(env: Env): Promise<Registry> {
     maxManifestBytes: 4 * MiB,
     // Any chunk size is accepted; the session cuts the stream into parts itself.
     chunkMinLength: 1,
+    maxRequestBodyBytes: requestBodyLimit(env),
   });
 }
 

@@ -8,7 +8,7 @@ import { decodeParam, emptyBody, parseContentRange } from "../http";
 import { formatDigest, isSupportedAlgorithm, parseDigest, tryParseDigest, type Digest } from "../oci/digest";
 import { RegistryError } from "../oci/errors";
 import { assertName, isValidName } from "../oci/names";
-import type { UploadSessionApi } from "../uploads/protocol";
+import type { AppendOptions, UploadSessionApi } from "../uploads/protocol";
 import { unwrap, uploadHeaders } from "../uploads/sessions";
 
 function blobCreated(name: string, digest: Digest): Response {
@@ -65,13 +65,25 @@ export async function startUpload(request: IRequest, ctx: RegistryContext, calle
   unwrap(await upload.create(name, algorithm), name, id);
 
   if (digest) {
-    unwrap(await upload.finish(name, formatDigest(digest), null, request.body ?? emptyBody()), name, id);
+    unwrap(await upload.finish(name, formatDigest(digest), null, request.body ?? emptyBody(), appendOptions(ctx)), name, id);
     return blobCreated(name, digest);
   }
   return new Response(null, {
     status: 202,
-    headers: { ...uploadHeaders(name, id, 0), "OCI-Chunk-Min-Length": String(ctx.chunkMinLength), "Content-Length": "0" },
+    headers: { ...uploadHeaders(name, id, 0), ...chunkLengthHeaders(ctx), "Content-Length": "0" },
   });
+}
+
+/** The chunk sizes this registry takes: any from the minimum up to the request body limit. */
+function chunkLengthHeaders(ctx: RegistryContext): Record<string, string> {
+  const headers: Record<string, string> = { "OCI-Chunk-Min-Length": String(ctx.chunkMinLength) };
+  if (ctx.maxRequestBodyBytes) headers["OCI-Chunk-Max-Length"] = String(ctx.maxRequestBodyBytes);
+  return headers;
+}
+
+/** Under a body limit a chunk is bounded, so it is stored whole or not at all (a cut-off chunk leaves no trace). */
+function appendOptions(ctx: RegistryContext): AppendOptions {
+  return { wholeChunk: Boolean(ctx.maxRequestBodyBytes) };
 }
 
 /** Content-Range start, checked against Content-Length when both are present. */
@@ -90,7 +102,7 @@ export async function patchUpload(request: IRequest, ctx: RegistryContext): Prom
   const id = decodeParam(request.params.id);
   const upload = session(ctx, id);
   const start = chunkStart(request);
-  const status = unwrap(await upload.append(name, start, request.body ?? emptyBody()), name, id);
+  const status = unwrap(await upload.append(name, start, request.body ?? emptyBody(), appendOptions(ctx)), name, id);
   return new Response(null, { status: 202, headers: { ...uploadHeaders(name, id, status.offset), "Content-Length": "0" } });
 }
 
@@ -102,7 +114,7 @@ export async function finishUpload(request: IRequest, ctx: RegistryContext): Pro
   if (param === null) throw new RegistryError("DIGEST_INVALID", "digest parameter is required");
   const digest = parseDigest(param);
   const start = chunkStart(request);
-  unwrap(await upload.finish(name, formatDigest(digest), start, request.body), name, id);
+  unwrap(await upload.finish(name, formatDigest(digest), start, request.body, appendOptions(ctx)), name, id);
   return blobCreated(name, digest);
 }
 

@@ -79,19 +79,23 @@ export class Registry {
   async request(method: string, pathOrUrl: string | URL, options: RequestOptions = {}): Promise<http.IncomingMessage> {
     const url = typeof pathOrUrl === "string" ? this.url(pathOrUrl) : pathOrUrl;
     const scopes = this.scopesFor(url, method, options.extraScopes);
-    const attempt = async () =>
-      send({
+    let sentCredentials = false;
+    const attempt = async () => {
+      const authorization = await this.authorization(scopes);
+      sentCredentials = "Authorization" in authorization;
+      return send({
         method,
         url,
-        headers: { ...options.headers, ...(await this.authorization(scopes)) },
+        headers: { ...options.headers, ...authorization },
         body: typeof options.body === "function" ? options.body() : (options.body ?? null),
         idleTimeoutMs: options.idleTimeoutMs ?? this.idleTimeoutMs,
       });
+    };
     let res = await attempt();
     if (res.statusCode !== 401) return res;
     const challenge = header(res, "WWW-Authenticate");
     await discard(res);
-    if (!challenge || !this.learn(challenge, scopes)) throw await this.unauthorized(challenge);
+    if (!challenge || !this.learn(challenge, scopes, sentCredentials)) throw await this.unauthorized(challenge);
     res = await attempt();
     if (res.statusCode === 401) {
       await discard(res);
@@ -114,12 +118,14 @@ export class Registry {
     return [...(repo ? [`repository:${repo}:${actions}`] : []), ...extra];
   }
 
-  /** Remembers a challenge; false when there is nothing new to try. */
-  private learn(value: string, scopes: string[]): boolean {
+  /**
+   * Remembers a challenge; false when there is nothing new to try. Requests run in parallel, so
+   * one sent before another learned the challenge still deserves its retry with credentials.
+   */
+  private learn(value: string, scopes: string[], sentCredentials: boolean): boolean {
     const parsed = parseChallenge(value);
-    const known = this.challenge;
     this.challenge = parsed;
-    if (parsed.scheme === "basic") return this.credentials !== undefined && known?.scheme !== "basic";
+    if (parsed.scheme === "basic") return this.credentials !== undefined && !sentCredentials;
     if (parsed.scheme === "bearer") {
       this.tokens.delete(scopes.join(" ")); // the token we sent (if any) was not enough
       return true;

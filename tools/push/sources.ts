@@ -76,15 +76,7 @@ class RegionSource implements ImageSource {
   async readBlob(digest: string): Promise<Buffer> {
     const held = this.memory.get(digest);
     if (held) return held;
-    const r = this.region(digest);
-    const fh = await open(r.file, "r");
-    try {
-      const buf = Buffer.alloc(r.size);
-      await fh.read(buf, 0, r.size, r.offset);
-      return buf;
-    } finally {
-      await fh.close();
-    }
+    return readRegion(this.region(digest));
   }
 
   openBlob(digest: string, start: number, end: number): Readable {
@@ -245,6 +237,18 @@ export async function openDockerArchive(
   return legacyArchive(file, entries, image, description, cleanup);
 }
 
+/** The bytes of one region of a file (a blob inside a layout or an archive). */
+async function readRegion(r: Region): Promise<Buffer> {
+  const fh = await open(r.file, "r");
+  try {
+    const buf = Buffer.alloc(r.size);
+    await fh.read(buf, 0, r.size, r.offset);
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}
+
 /** The pre-OCI `docker save` form: manifest.json, <id>.json config, <id>/layer.tar. */
 async function legacyArchive(file: string, entries: Map<string, TarEntry>, image: string | null, description: string, cleanup?: () => Promise<void>): Promise<ImageSource> {
   const region = (name: string): Region => {
@@ -252,22 +256,12 @@ async function legacyArchive(file: string, entries: Map<string, TarEntry>, image
     if (!e) throw new Error(`${description}: missing ${name}`);
     return { file, offset: e.offset, size: e.size };
   };
-  const read = async (r: Region) => {
-    const fh = await open(r.file, "r");
-    try {
-      const buf = Buffer.alloc(r.size);
-      await fh.read(buf, 0, r.size, r.offset);
-      return buf;
-    } finally {
-      await fh.close();
-    }
-  };
-  const list = JSON.parse((await read(region("manifest.json"))).toString()) as { Config: string; RepoTags?: string[]; Layers: string[] }[];
+  const list = JSON.parse((await readRegion(region("manifest.json"))).toString()) as { Config: string; RepoTags?: string[]; Layers: string[] }[];
   const picked = image === null ? list : list.filter((m) => (m.RepoTags ?? []).some((t) => t === image || imageNameMatches(t, image)));
   if (picked.length !== 1) throw new Error(`${description}: ${picked.length === 0 ? `no image ${image}` : "several images; name one"} (it holds: ${list.map((m) => (m.RepoTags ?? []).join(" ")).join(", ")})`);
   const entry = picked[0]!;
   const regions = new Map<string, Region>();
-  const configBytes = await read(region(entry.Config));
+  const configBytes = await readRegion(region(entry.Config));
   const configDigest = `sha256:${createHash("sha256").update(configBytes).digest("hex")}`;
   const layers: Descriptor[] = [];
   for (const name of entry.Layers) {

@@ -111,6 +111,11 @@ async function main(): Promise<number> {
     console.log(ratioTable(compared));
   }
   console.log(`\n${errorReport(rows)}`);
+  for (const t of targets) {
+    if (t.client.staleRetries > 0) {
+      console.log(`${t.label}: ${t.client.staleRetries} request(s) sent again after the server closed a kept-alive connection without answering`);
+    }
+  }
   if (o.json) {
     const report = {
       date: started.toISOString(),
@@ -118,6 +123,7 @@ async function main(): Promise<number> {
       targets: Object.fromEntries(targets.map((t) => [t.label, t.url])),
       options: { ...o, password: o.password === null ? null : "***", token: o.token === null ? null : "***" },
       tokenRequests: Object.fromEntries(targets.map((t) => [t.label, t.client.auth.tokenRequests])),
+      staleConnectionRetries: Object.fromEntries(targets.map((t) => [t.label, t.client.staleRetries])),
       results: rows,
       ratios: compared,
     };

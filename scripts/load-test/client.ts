@@ -29,10 +29,18 @@ export interface Response {
 
 export class HttpError extends Error {}
 
+/** The server closed a kept-alive connection just as this request went out on it. */
+class StaleConnection extends HttpError {}
+
 export class RegistryClient {
   readonly base: URL;
   readonly auth: Authenticator;
   private readonly agent: http.Agent;
+  /**
+   * Requests sent again because the server closed a reused keep-alive connection before
+   * answering (what Node's docs advise for `reusedSocket` + ECONNRESET). Reported, not hidden.
+   */
+  staleRetries = 0;
 
   constructor(base: string, auth: Authenticator, sockets: number) {
     this.base = new URL(base.endsWith("/") ? base : `${base}/`);
@@ -73,7 +81,19 @@ export class RegistryClient {
     this.agent.destroy();
   }
 
-  private once(url: URL, req: Request, authorization: string | null): Promise<Response> {
+  /** One exchange; sent once more on a fresh connection if a reused one turns out closed. */
+  private async once(url: URL, req: Request, authorization: string | null): Promise<Response> {
+    try {
+      return await this.exchange(url, req, authorization);
+    } catch (err) {
+      // A streamed body is gone once sent; anything else can go again, as nothing was answered.
+      if (!(err instanceof StaleConnection) || typeof req.body === "function") throw err;
+      this.staleRetries += 1;
+      return this.exchange(url, req, authorization);
+    }
+  }
+
+  private exchange(url: URL, req: Request, authorization: string | null): Promise<Response> {
     const headers: Record<string, string> = { ...req.headers };
     if (authorization) headers.Authorization = authorization;
     if (req.body instanceof Uint8Array) headers["Content-Length"] = String(req.body.length);
@@ -95,7 +115,12 @@ export class RegistryClient {
         res.on("error", reject);
         res.on("aborted", () => reject(new HttpError(`${req.method} ${url.pathname}: response aborted`)));
       });
-      request.on("error", reject);
+      // Name the request in network errors: "socket hang up" alone does not say which step failed.
+      request.on("error", (err: NodeJS.ErrnoException) => {
+        const message = `${req.method} ${url.pathname}: ${err.message}`;
+        const stale = request.reusedSocket && err.code === "ECONNRESET";
+        reject(stale ? new StaleConnection(message) : new HttpError(message));
+      });
       writeBody(request, req).then(() => request.end(), (err) => request.destroy(err));
     });
   }

@@ -19,7 +19,7 @@
 //              secrets, as `wrangler secret put` would set them in production); default .dev.vars
 import { build } from "esbuild";
 import { Miniflare, Log, LogLevel } from "miniflare";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import path from "node:path";
@@ -43,9 +43,28 @@ await build({
   target: "es2022",
   platform: "neutral",
   external: ["cloudflare:*"],
+  plugins: [wasmModules(buildDir)],
   sourcemap: true,
   logLevel: "warning",
 });
+
+/**
+ * `import x from "./file.wasm"` stays an import of a module file next to the bundle, which
+ * workerd loads as a compiled WebAssembly.Module (wrangler's CompiledWasm rule; workerd does not
+ * compile WebAssembly from bytes at run time).
+ */
+function wasmModules(outDir) {
+  return {
+    name: "wasm-modules",
+    setup(b) {
+      b.onResolve({ filter: /\.wasm$/ }, (args) => {
+        const source = path.resolve(args.resolveDir, args.path);
+        copyFileSync(source, path.join(outDir, path.basename(source)));
+        return { path: `./${path.basename(source)}`, external: true };
+      });
+    },
+  };
+}
 
 // Bindings, vars, compatibility date and Durable Object classes exactly as wrangler reads them.
 const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);

@@ -93,7 +93,7 @@ async function main(): Promise<number> {
     try {
       await ping(t.client);
     } catch (err) {
-      console.error(`load-test: ${t.url} does not answer as a registry: ${err instanceof Error ? err.message : err}`);
+      console.error(`load-test: GET ${t.url}/v2/ failed, nothing measured: ${err instanceof Error ? err.message : err}`);
       return 1;
     }
   }

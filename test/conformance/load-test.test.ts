@@ -155,9 +155,10 @@ describe("load test tool", () => {
       expect(seen.tokenRequests).toBeLessThanOrEqual(3);
       expect([...seen.scopes].some((s) => /^repository:loadtest\/.+:pull,push$/.test(s))).toBe(true);
 
+      // Wrong credentials: the very first request (GET /v2/) cannot get a token; say so and stop.
       const wrong = await loadTest(["--url", gate.url, "--user", "alice:wrong", "--scenarios", "pull", "--size", "1MiB"]);
-      expect(wrong.code).toBe(2);
-      expect(wrong.stdout).toContain("token request");
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(/token request to .*\/token failed: 401/);
     } finally {
       await gate.close();
     }

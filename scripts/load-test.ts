@@ -33,7 +33,8 @@ function makeTargets(o: Options, runId: string): Target[] {
   return urls.map(([label, url]) => {
     const auth = new Authenticator({ user: o.user, password: o.password, token: o.token });
     const live = { label: "", recorder: null, moved: 0, totalOps: null };
-    return new Target(label, url, new RegistryClient(url, auth, sockets), `${o.repo}/${runId}`, live);
+    // Each target writes under its own repositories, so two URLs of one registry do not move each other's tags.
+    return new Target(label, url, new RegistryClient(url, auth, sockets), `${o.repo}/${runId}/${label}`, live);
   });
 }
 

@@ -1,6 +1,6 @@
 // Cloudflare Workers entry: binds R2 and the upload-session Durable Object to the registry.
 import { createRegistry } from "./app";
-import type { Env } from "./env";
+import { r2ReadPieceBytes, type Env } from "./env";
 import { R2ObjectStore } from "./storage/r2";
 import { RegistryStore } from "./storage/registry-store";
 import { durableUploadSessions } from "../durable/upload-session";
@@ -16,7 +16,7 @@ function registryFor(env: Env): (request: Request) => Promise<Response> {
   let registry = registries.get(env);
   if (!registry) {
     registry = createRegistry({
-      store: new RegistryStore(new R2ObjectStore(env.BUCKET)),
+      store: new RegistryStore(new R2ObjectStore(env.BUCKET, { readPieceBytes: r2ReadPieceBytes(env) })),
       uploads: durableUploadSessions(env.UPLOADS),
       maxManifestBytes: 4 * MiB,
       // Any chunk size is accepted; the session cuts the stream into parts itself.

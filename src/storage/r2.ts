@@ -1,12 +1,32 @@
 // ObjectStore on a Cloudflare R2 bucket binding.
+import { keys } from "./layout";
 import type { ByteRange, ListPage, ObjectBody, ObjectInfo, ObjectStore, UploadedPart } from "./object-store";
+
+export interface R2StoreOptions {
+  /**
+   * Read multipart-assembled blobs (blob-data/) in ranged GETs of this many bytes, each asked for
+   * only when the client has taken the previous one; 0 reads with one GET. For miniflare's local
+   * R2, which does not hold back a GET body for a slow reader: one GET of a 1 GiB blob can sit
+   * whole in workerd's memory while the client downloads it (see BENCHMARKS.md).
+   */
+  readPieceBytes?: number;
+}
+
+const BLOB_DATA = keys.blobData("");
 
 function info(object: R2Object): ObjectInfo {
   return { key: object.key, size: object.size, metadata: object.customMetadata ?? {} };
 }
 
 export class R2ObjectStore implements ObjectStore {
-  constructor(private readonly bucket: R2Bucket) {}
+  private readonly readPieceBytes: number;
+
+  constructor(
+    private readonly bucket: R2Bucket,
+    options: R2StoreOptions = {},
+  ) {
+    this.readPieceBytes = options.readPieceBytes ?? 0;
+  }
 
   async head(key: string): Promise<ObjectInfo | null> {
     const object = await this.bucket.head(key);
@@ -14,9 +34,25 @@ export class R2ObjectStore implements ObjectStore {
   }
 
   async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {
+    if (this.readPieceBytes > 0 && key.startsWith(BLOB_DATA)) return this.getInPieces(key, range);
     const object = await this.bucket.get(key, range ? { range } : undefined);
     if (!object) return null;
     const result: ObjectBody = { ...info(object), body: object.body };
+    if (range) result.range = range;
+    return result;
+  }
+
+  private async getInPieces(key: string, range?: ByteRange): Promise<ObjectBody | null> {
+    const head = await this.bucket.head(key);
+    if (!head) return null;
+    const offset = range?.offset ?? 0;
+    const length = range?.length ?? head.size - offset;
+    // FixedLengthStream: the response keeps its Content-Length, as with a plain R2 body.
+    const out = new FixedLengthStream(length);
+    piecesOf(this.bucket, key, offset, length, this.readPieceBytes)
+      .pipeTo(out.writable)
+      .catch(() => {}); // the reader sees the error as a cut-short body
+    const result: ObjectBody = { ...info(head), body: out.readable };
     if (range) result.range = range;
     return result;
   }
@@ -56,4 +92,34 @@ export class R2ObjectStore implements ObjectStore {
   async abortMultipart(key: string, uploadId: string): Promise<void> {
     await this.bucket.resumeMultipartUpload(key, uploadId).abort();
   }
+}
+
+/** Bytes [offset, offset + length) of an object as a stream of ranged GETs, one piece at a time. */
+function piecesOf(bucket: R2Bucket, key: string, offset: number, length: number, pieceBytes: number): ReadableStream<Uint8Array> {
+  const end = offset + length;
+  let next = offset;
+  let piece: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        for (;;) {
+          if (!piece) {
+            if (next >= end) return controller.close();
+            const size = Math.min(pieceBytes, end - next);
+            const object = await bucket.get(key, { range: { offset: next, length: size } });
+            if (!object) throw new Error(`${key} disappeared while being read`);
+            next += size;
+            piece = object.body.getReader();
+          }
+          const { done, value } = await piece.read();
+          if (!done) return controller.enqueue(value);
+          piece = null;
+        }
+      },
+      async cancel(reason) {
+        await piece?.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }

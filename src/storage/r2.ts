@@ -49,9 +49,7 @@ export class R2ObjectStore implements ObjectStore {
     const length = range?.length ?? head.size - offset;
     // FixedLengthStream: the response keeps its Content-Length, as with a plain R2 body.
     const out = new FixedLengthStream(length);
-    piecesOf(this.bucket, key, offset, length, this.readPieceBytes)
-      .pipeTo(out.writable)
-      .catch(() => {}); // the reader sees the error as a cut-short body
+    void pipePieces(this.bucket, key, offset, length, this.readPieceBytes, out.writable);
     const result: ObjectBody = { ...info(head), body: out.readable };
     if (range) result.range = range;
     return result;
@@ -94,32 +92,28 @@ export class R2ObjectStore implements ObjectStore {
   }
 }
 
-/** Bytes [offset, offset + length) of an object as a stream of ranged GETs, one piece at a time. */
-function piecesOf(bucket: R2Bucket, key: string, offset: number, length: number, pieceBytes: number): ReadableStream<Uint8Array> {
-  const end = offset + length;
-  let next = offset;
-  let piece: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        for (;;) {
-          if (!piece) {
-            if (next >= end) return controller.close();
-            const size = Math.min(pieceBytes, end - next);
-            const object = await bucket.get(key, { range: { offset: next, length: size } });
-            if (!object) throw new Error(`${key} disappeared while being read`);
-            next += size;
-            piece = object.body.getReader();
-          }
-          const { done, value } = await piece.read();
-          if (!done) return controller.enqueue(value);
-          piece = null;
-        }
-      },
-      async cancel(reason) {
-        await piece?.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+/**
+ * Writes bytes [offset, offset + length) of an object into `out` as ranged GETs, asking for the
+ * next piece only when the reader has taken the previous one (a FixedLengthStream's writes wait
+ * for its reader). Each piece is piped by the runtime, not chunk by chunk in JavaScript.
+ */
+async function pipePieces(
+  bucket: R2Bucket,
+  key: string,
+  offset: number,
+  length: number,
+  pieceBytes: number,
+  out: WritableStream<Uint8Array>,
+): Promise<void> {
+  try {
+    for (let next = offset, end = offset + length; next < end; next += pieceBytes) {
+      const object = await bucket.get(key, { range: { offset: next, length: Math.min(pieceBytes, end - next) } });
+      if (!object) throw new Error(`${key} disappeared while being read`);
+      await object.body.pipeTo(out, { preventClose: true });
+    }
+    await out.close();
+  } catch (err) {
+    // The reader sees a body cut short; nothing else is waiting for this promise.
+    await out.abort(err).catch(() => {});
+  }
 }

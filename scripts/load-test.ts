@@ -34,7 +34,7 @@ function makeTargets(o: Options, runId: string): Target[] {
     const auth = new Authenticator({ user: o.user, password: o.password, token: o.token });
     const live = { label: "", recorder: null, moved: 0, totalOps: null };
     // Each target writes under its own repositories, so two URLs of one registry do not move each other's tags.
-    return new Target(label, url, new RegistryClient(url, auth, sockets), `${o.repo}/${runId}/${label}`, live);
+    return new Target(label, url, new RegistryClient(url, auth, sockets, o.keepAlive), `${o.repo}/${runId}/${label}`, live);
   });
 }
 

@@ -106,6 +106,8 @@ const mf = new Miniflare({
   r2Persist: path.join(dataDir, "r2"),
   durableObjectsPersist: path.join(dataDir, "do"),
   cf: false,
+  // INSPECTOR_PORT: V8 inspector for the worker (scripts/profile-registry.mjs profiles through it).
+  ...(process.env.INSPECTOR_PORT ? { inspectorPort: Number(process.env.INSPECTOR_PORT) } : {}),
   log: new Log(LogLevel[(process.env.LOG_LEVEL ?? "warn").toUpperCase()] ?? LogLevel.WARN),
 });
 await mf.ready;

@@ -44,6 +44,7 @@ export interface Options {
   pid: number[] | null;
   comparePid: number[] | null;
   progress: boolean;
+  keepAlive: boolean;
   help: boolean;
 }
 
@@ -58,6 +59,7 @@ Target
   --user NAME:PASSWORD   credentials: sent as Basic, or traded for a token when the registry
                          answers 401 with a Bearer challenge (Docker token flow)
   --token TOKEN          a bearer token to send as is
+  --no-keep-alive        a new connection for every request (default: reuse them, as clients do)
 
 Workload
   --scenarios LIST       comma-separated, default all; groups: all, large, rates
@@ -172,6 +174,7 @@ export function parseArgs(argv: string[]): Options {
     pid: null,
     comparePid: null,
     progress: true,
+    keepAlive: true,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -216,6 +219,7 @@ export function parseArgs(argv: string[]): Options {
       case "--pid": o.pid = pids(flag, value()); break;
       case "--compare-pid": o.comparePid = pids(flag, value()); break;
       case "--no-progress": o.progress = false; break;
+      case "--no-keep-alive": o.keepAlive = false; break;
       case "--help": case "-h": o.help = true; break;
       default: throw new UsageError(`unknown flag ${arg} (see --help)`);
     }

@@ -42,10 +42,10 @@ export class RegistryClient {
    */
   staleRetries = 0;
 
-  constructor(base: string, auth: Authenticator, sockets: number) {
+  constructor(base: string, auth: Authenticator, sockets: number, keepAlive = true) {
     this.base = new URL(base.endsWith("/") ? base : `${base}/`);
     this.auth = auth;
-    const options = { keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets };
+    const options = { keepAlive, maxSockets: sockets, maxFreeSockets: sockets };
     this.agent = this.base.protocol === "https:" ? new https.Agent(options) : new http.Agent(options);
   }
 

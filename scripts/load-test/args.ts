@@ -66,7 +66,8 @@ Workload
                            push-stream     push one large random layer in one streaming PATCH
                            push-chunked    the same in PATCHes of --chunk-size
                            pull            pull the large layer back whole, verifying the digest
-                           pull-range      pull it in Range pieces of --range-size, verifying
+                           pull-range      pull it in Range pieces of --range-size at
+                                           concurrency c (c=4), verifying the digest
                            small           blobs of each --small-sizes pushed with a manifest,
                                            then pulled, at concurrency c (default c=8, count=16)
                            concurrent-push c pushes of distinct layers at once (c=32, count=32,

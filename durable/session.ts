@@ -12,7 +12,7 @@ import type { ErrorCode } from "../src/oci/errors";
 import type { ObjectStore } from "../src/storage/object-store";
 import { keys } from "../src/storage/layout";
 import { RegistryStore } from "../src/storage/registry-store";
-import type { SessionResult, UploadFailure, UploadSessionApi, UploadStatus } from "../src/uploads/protocol";
+import type { AppendOptions, SessionResult, UploadFailure, UploadSessionApi, UploadStatus } from "../src/uploads/protocol";
 import { STATE_KEY, TAIL_SEGMENT, tailKey, type SessionState, type SessionStorage } from "./session-state";
 
 export interface SessionConfig {
@@ -73,10 +73,10 @@ export class UploadSessionCore implements UploadSessionApi {
     return this.run(async () => ({ offset: (await this.session(name)).offset }));
   }
 
-  append(name: string, start: number | null, body: ReadableStream<Uint8Array>): Promise<SessionResult<UploadStatus>> {
+  append(name: string, start: number | null, body: ReadableStream<Uint8Array>, options: AppendOptions = {}): Promise<SessionResult<UploadStatus>> {
     return this.run(() =>
       this.exclusive(name, start, async (state) => {
-        await this.receive(state, body);
+        await this.receive(state, body, options.wholeChunk);
         return { offset: state.offset };
       }),
     );
@@ -87,10 +87,11 @@ export class UploadSessionCore implements UploadSessionApi {
     digest: string,
     start: number | null,
     body: ReadableStream<Uint8Array> | null,
+    options: AppendOptions = {},
   ): Promise<SessionResult<{ size: number }>> {
     return this.run(() =>
       this.exclusive(name, body ? start : null, async (state) => {
-        if (body) await this.receive(state, body);
+        if (body) await this.receive(state, body, options.wholeChunk);
         const expected = parseDigest(digest);
         if (expected.algorithm === state.algorithm) {
           const actual = { algorithm: state.algorithm, hex: restoreHash(state.hash).digestHex() };
@@ -178,11 +179,23 @@ export class UploadSessionCore implements UploadSessionApi {
     }
   }
 
-  /** Streams a body into the session, committing at part boundaries and at the end. */
-  private async receive(state: SessionState, body: ReadableStream<Uint8Array>): Promise<void> {
+  /**
+   * Streams a body into the session, committing at part boundaries and at the end. With
+   * `wholeChunk` (a body limit is configured, so chunks are bounded) nothing is committed until
+   * the body has ended: a chunk that fails midway, or is cut off for being too large, leaves the
+   * offset where it was. Parts uploaded meanwhile are overwritten when the chunk is sent again.
+   */
+  private async receive(state: SessionState, body: ReadableStream<Uint8Array>, wholeChunk = false): Promise<void> {
     const hash = restoreHash(state.hash);
+    const staleTail: string[] = [];
     let pending: Uint8Array[] = [];
     let pendingLength = 0;
+    let ended = false;
+    const cutPart = async () => {
+      staleTail.push(...(await this.uploadFullPart(state, pending, pendingLength, hash, !wholeChunk)));
+      pending = [];
+      pendingLength = 0;
+    };
     const reader = body.getReader();
     try {
       for (;;) {
@@ -190,33 +203,29 @@ export class UploadSessionCore implements UploadSessionApi {
         if (done) break;
         let chunk = value;
         while (chunk.length > 0) {
-          if (state.tailLength + pendingLength >= state.partSize) {
-            // A full part is waiting (an earlier upload of it failed): send it before reading on.
-            await this.uploadFullPart(state, pending, pendingLength, hash);
-            pending = [];
-            pendingLength = 0;
-          }
+          // A full part is waiting (an earlier upload of it failed): send it before reading on.
+          if (state.tailLength + pendingLength >= state.partSize) await cutPart();
           const room = state.partSize - state.tailLength - pendingLength;
           const piece = chunk.length <= room ? chunk : chunk.subarray(0, room);
           chunk = chunk.subarray(piece.length);
           hash.update(piece);
           pending.push(piece);
           pendingLength += piece.length;
-          if (state.tailLength + pendingLength === state.partSize) {
-            await this.uploadFullPart(state, pending, pendingLength, hash);
-            pending = [];
-            pendingLength = 0;
-          }
+          if (state.tailLength + pendingLength === state.partSize) await cutPart();
         }
       }
+      ended = true;
     } finally {
       // Keep whatever arrived, even if the client went away mid-chunk: it can resume from here.
-      if (pendingLength > 0) await this.appendTail(state, pending, pendingLength, hash);
+      if (ended || !wholeChunk) {
+        if (pendingLength > 0 || staleTail.length > 0) await this.appendTail(state, pending, pendingLength, hash, staleTail);
+      }
       reader.releaseLock();
     }
   }
 
-  private async uploadFullPart(state: SessionState, pending: Uint8Array[], pendingLength: number, hash: ResumableHash): Promise<void> {
+  /** Uploads tail + pending as the next part; returns the tail keys it replaced (deleted now when `commit`). */
+  private async uploadFullPart(state: SessionState, pending: Uint8Array[], pendingLength: number, hash: ResumableHash, commit: boolean): Promise<string[]> {
     this.assertLive();
     const tail = await this.readTail(state);
     const part = concatBytes([...tail, ...pending], state.tailLength + pendingLength);
@@ -233,10 +242,12 @@ export class UploadSessionCore implements UploadSessionApi {
     state.hash = hash.exportState();
     state.tailSegments = 0;
     state.tailLength = 0;
+    if (!commit) return oldTail;
     await this.save(state, {}, oldTail);
+    return [];
   }
 
-  private async appendTail(state: SessionState, pending: Uint8Array[], pendingLength: number, hash: ResumableHash): Promise<void> {
+  private async appendTail(state: SessionState, pending: Uint8Array[], pendingLength: number, hash: ResumableHash, staleTail: string[] = []): Promise<void> {
     this.assertLive();
     // Top up the last segment first, so many tiny chunks do not become many tiny keys.
     let chunks = pending;
@@ -259,7 +270,7 @@ export class UploadSessionCore implements UploadSessionApi {
     state.tailLength += pendingLength;
     state.offset += pendingLength;
     state.hash = hash.exportState();
-    await this.save(state, entries);
+    await this.save(state, entries, staleTail.filter((k) => !(k in entries)));
   }
 
   private async readTailBytes(state: SessionState): Promise<Uint8Array> {

@@ -5,7 +5,7 @@ import type { HashAlgorithm } from "../src/hash/resumable-hash";
 import type { Env } from "../src/env";
 import { uploadConfig } from "../src/env";
 import { R2ObjectStore } from "../src/storage/r2";
-import type { SessionResult, UploadSessionApi, UploadStatus } from "../src/uploads/protocol";
+import type { AppendOptions, SessionResult, UploadSessionApi, UploadStatus } from "../src/uploads/protocol";
 import type { UploadSessions } from "../src/uploads/sessions";
 import { useSha256Wasm } from "../src/hash/sha256-wasm";
 import sha256Wasm from "../src/hash/sha256.wasm";
@@ -64,12 +64,12 @@ export class UploadSession extends DurableObject<Env> implements UploadSessionAp
     return this.core.status(name);
   }
 
-  append(name: string, start: number | null, body: ReadableStream<Uint8Array>): Promise<SessionResult<UploadStatus>> {
-    return this.core.append(name, start, body);
+  append(name: string, start: number | null, body: ReadableStream<Uint8Array>, options?: AppendOptions): Promise<SessionResult<UploadStatus>> {
+    return this.core.append(name, start, body, options);
   }
 
-  finish(name: string, digest: string, start: number | null, body: ReadableStream<Uint8Array> | null): Promise<SessionResult<{ size: number }>> {
-    return this.core.finish(name, digest, start, body);
+  finish(name: string, digest: string, start: number | null, body: ReadableStream<Uint8Array> | null, options?: AppendOptions): Promise<SessionResult<{ size: number }>> {
+    return this.core.finish(name, digest, start, body, options);
   }
 
   cancel(name: string): Promise<SessionResult<null>> {

@@ -5,4 +5,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   docker.io containerd runc crun podman buildah skopeo umoci \
-  uidmap fuse-overlayfs slirp4netns iptables ca-certificates
+  uidmap fuse-overlayfs slirp4netns iptables ca-certificates \
+  openssl python3-jwt python3-cryptography

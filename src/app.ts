@@ -1,8 +1,10 @@
 // The /v2/ API: every request enters here and is routed to one handler per resource.
 // Runtime-independent: give it storage and upload sessions and it is a fetch handler.
 import { Router, type IRequest } from "itty-router";
+import type { Principal, Requirement } from "./auth/access";
+import { tokenEndpoint } from "./auth/token-service";
 import type { RegistryContext } from "./context";
-import { API_VERSION_HEADER } from "./http";
+import { API_VERSION_HEADER, withBodyLimit } from "./http";
 import { RegistryError, errorResponse } from "./oci/errors";
 import { deleteBlob, getBlob } from "./routes/blobs";
 import { listCatalog, listReferrers, listTags } from "./routes/listings";
@@ -10,8 +12,28 @@ import { deleteManifest, getManifest, putManifest } from "./routes/manifests";
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from "./routes/uploads";
 
 type Handler = (request: IRequest, ctx: RegistryContext) => Promise<Response>;
+/** A handler behind the auth check, told who is calling. */
+export type GuardedHandler = (request: IRequest, ctx: RegistryContext, caller: Principal) => Promise<Response>;
 
-const versionCheck: Handler = async () =>
+const repository = (actions: ("pull" | "push" | "delete")[]) => (request: IRequest): Requirement => ({
+  kind: "repository",
+  name: request.params.name ?? "",
+  actions,
+});
+const pull = repository(["pull"]);
+const push = repository(["push"]);
+const remove = repository(["delete"]);
+const base = (): Requirement => ({ kind: "base" });
+const catalog = (): Requirement => ({ kind: "catalog" });
+
+/** Runs the auth layer first: 401 with a challenge, or 403, before the handler sees anything. */
+function guard(need: (request: IRequest) => Requirement, handler: GuardedHandler): Handler {
+  return async (request, ctx) => handler(request, ctx, await ctx.auth.check(request, need(request)));
+}
+
+const token: Handler = (request, ctx) => tokenEndpoint(request, ctx.auth);
+
+const versionCheck: GuardedHandler = async () =>
   new Response("{}", { status: 200, headers: { "Content-Type": "application/json" } });
 
 const unsupported: Handler = async (request) => {
@@ -36,32 +58,36 @@ export function createRegistry(ctx: RegistryContext): (request: Request) => Prom
 
   // Order matters: "uploads" would otherwise match as a digest, "_catalog" as a name.
   router
-    .get("/v2", versionCheck)
-    .head("/v2", versionCheck)
+    .get("/v2", guard(base, versionCheck))
+    .head("/v2", guard(base, versionCheck))
     .all("/v2", unsupported)
-    .get("/v2/_catalog", listCatalog)
+    .get("/v2/_catalog", guard(catalog, listCatalog))
     .all("/v2/_catalog", unsupported)
-    .post("/v2/:name+/blobs/uploads", startUpload)
+    .post("/v2/:name+/blobs/uploads", guard(push, startUpload))
     .all("/v2/:name+/blobs/uploads", unsupported)
-    .patch("/v2/:name+/blobs/uploads/:id", patchUpload)
-    .put("/v2/:name+/blobs/uploads/:id", finishUpload)
-    .get("/v2/:name+/blobs/uploads/:id", uploadStatus)
-    .delete("/v2/:name+/blobs/uploads/:id", cancelUpload)
+    .patch("/v2/:name+/blobs/uploads/:id", guard(push, patchUpload))
+    .put("/v2/:name+/blobs/uploads/:id", guard(push, finishUpload))
+    .get("/v2/:name+/blobs/uploads/:id", guard(push, uploadStatus))
+    .delete("/v2/:name+/blobs/uploads/:id", guard(push, cancelUpload))
     .all("/v2/:name+/blobs/uploads/:id", unsupported)
-    .get("/v2/:name+/blobs/:digest", getBlob)
-    .head("/v2/:name+/blobs/:digest", getBlob)
-    .delete("/v2/:name+/blobs/:digest", deleteBlob)
+    .get("/v2/:name+/blobs/:digest", guard(pull, getBlob))
+    .head("/v2/:name+/blobs/:digest", guard(pull, getBlob))
+    .delete("/v2/:name+/blobs/:digest", guard(remove, deleteBlob))
     .all("/v2/:name+/blobs/:digest", unsupported)
-    .get("/v2/:name+/manifests/:reference", getManifest)
-    .head("/v2/:name+/manifests/:reference", getManifest)
-    .put("/v2/:name+/manifests/:reference", putManifest)
-    .delete("/v2/:name+/manifests/:reference", deleteManifest)
+    .get("/v2/:name+/manifests/:reference", guard(pull, getManifest))
+    .head("/v2/:name+/manifests/:reference", guard(pull, getManifest))
+    .put("/v2/:name+/manifests/:reference", guard(push, putManifest))
+    .delete("/v2/:name+/manifests/:reference", guard(remove, deleteManifest))
     .all("/v2/:name+/manifests/:reference", unsupported)
-    .get("/v2/:name+/tags/list", listTags)
+    .get("/v2/:name+/tags/list", guard(pull, listTags))
     .all("/v2/:name+/tags/list", unsupported)
-    .get("/v2/:name+/referrers/:digest", listReferrers)
+    .get("/v2/:name+/referrers/:digest", guard(pull, listReferrers))
     .all("/v2/:name+/referrers/:digest", unsupported)
+    // The Docker token flow's token service (when this registry issues tokens itself).
+    .get("/token", token)
+    .post("/token", token)
     .all("*", notFound);
 
-  return (request) => router.fetch(request, ctx);
+  const limit = ctx.maxRequestBodyBytes ?? null;
+  return (request) => withBodyLimit(request, limit, (limited) => router.fetch(limited, ctx));
 }

@@ -111,3 +111,72 @@ export async function readCapped(request: Request, max: number): Promise<Uint8Ar
 export function emptyBody(): ReadableStream<Uint8Array> {
   return new ReadableStream({ start: (c) => c.close() });
 }
+
+/** Bytes of an over-limit body read and dropped before answering, so the client sees the 413, not a reset. */
+const DRAIN_LIMIT = 1024 * 1024 * 1024;
+
+function bodyTooLarge(max: number): Response {
+  const message =
+    `request body exceeds this registry's limit of ${max} bytes; push large layers in chunks of at most ` +
+    `${max} bytes (OCI-Chunk-Max-Length), e.g. through the push proxy or the push client (see the README: "Large layers behind a body limit")`;
+  const response = new RegistryError("SIZE_INVALID", message, { status: 413, headers: API_VERSION_HEADER }).toResponse();
+  return response;
+}
+
+/**
+ * The platform's request body limit, enforced as the edge would, before a handler stores anything:
+ * a declared Content-Length over the limit is refused at once; a body without one (chunked) is
+ * counted as it streams and cut off when it passes the limit, the rest drained, then refused.
+ */
+export async function withBodyLimit(
+  request: Request,
+  max: number | null,
+  handle: (request: Request) => Promise<Response>,
+): Promise<Response> {
+  if (max === null || request.body === null) return handle(request);
+  const declared = request.headers.get("Content-Length");
+  if (declared !== null) return Number(declared) > max ? bodyTooLarge(max) : handle(request);
+
+  const source = request.body.getReader();
+  let seen = 0;
+  let exceeded = false;
+  let drained: Promise<void> = Promise.resolve();
+  const limited = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await source.read();
+      if (done) return controller.close();
+      seen += value.length;
+      if (seen <= max) return controller.enqueue(value);
+      exceeded = true;
+      controller.error(new RegistryError("SIZE_INVALID", `request body exceeds ${max} bytes`, { status: 413 }));
+      drained = drain(source, DRAIN_LIMIT);
+    },
+    cancel: (reason) => source.cancel(reason),
+  });
+  const init = { method: request.method, headers: request.headers, body: limited, duplex: "half" } as RequestInit;
+  let response: Response;
+  try {
+    response = await handle(new Request(request.url, init));
+  } catch (err) {
+    if (!exceeded) throw err;
+    response = new Response(null);
+  }
+  if (!exceeded) return response;
+  await response.body?.cancel();
+  await drained;
+  return bodyTooLarge(max);
+}
+
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number): Promise<void> {
+  let dropped = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      dropped += value.length;
+      if (dropped > limit) return void (await reader.cancel());
+    }
+  } catch {
+    // the client went away: nothing left to drain
+  }
+}

@@ -1,5 +1,6 @@
 // Content discovery: GET /v2/<name>/tags/list, GET /v2/_catalog, GET /v2/<name>/referrers/<digest>
 import type { IRequest } from "itty-router";
+import type { Principal } from "../auth/access";
 import type { RegistryContext } from "../context";
 import { decodeParam, nextLink, parsePagination } from "../http";
 import { parseDigest } from "../oci/digest";
@@ -25,11 +26,35 @@ export async function listTags(request: IRequest, ctx: RegistryContext): Promise
   return pageResponse(url, n, page, { name, tags: page.items });
 }
 
-export async function listCatalog(request: IRequest, ctx: RegistryContext): Promise<Response> {
+/** The catalog shows only the repositories the caller may pull. */
+export async function listCatalog(request: IRequest, ctx: RegistryContext, caller: Principal): Promise<Response> {
   const url = new URL(request.url);
   const { n, last } = parsePagination(url);
-  const page = n === 0 ? { items: [] } : await ctx.store.listRepositories(n, last);
+  const view = caller.catalog;
+  const page =
+    n === 0 || view === "none" ? { items: [] }
+    : view === "all" ? await ctx.store.listRepositories(n, last)
+    : await visiblePage(ctx, n, last, view);
   return pageResponse(url, n, page, { repositories: page.items });
+}
+
+/** Walks the catalog index until n visible names are found or it ends. */
+async function visiblePage(ctx: RegistryContext, n: number, last: string | undefined, visible: (name: string) => boolean): Promise<Page<string>> {
+  const items: string[] = [];
+  let cursor = last;
+  for (;;) {
+    const page = await ctx.store.listRepositories(Math.max(n, 100), cursor);
+    for (const [i, name] of page.items.entries()) {
+      if (!visible(name)) continue;
+      items.push(name);
+      if (items.length === n) {
+        const more = i < page.items.length - 1 || page.next !== undefined;
+        return more ? { items, next: name } : { items };
+      }
+    }
+    if (page.next === undefined) return { items };
+    cursor = page.next;
+  }
 }
 
 export async function listReferrers(request: IRequest, ctx: RegistryContext): Promise<Response> {

@@ -2,12 +2,13 @@
 // PUT closes with the digest, GET reports progress, DELETE cancels. The bytes go to the
 // upload session (durable/), which owns offset, parts and the running hash.
 import type { IRequest } from "itty-router";
+import type { Principal } from "../auth/access";
 import type { RegistryContext } from "../context";
 import { decodeParam, emptyBody, parseContentRange } from "../http";
 import { formatDigest, isSupportedAlgorithm, parseDigest, tryParseDigest, type Digest } from "../oci/digest";
 import { RegistryError } from "../oci/errors";
 import { assertName, isValidName } from "../oci/names";
-import type { UploadSessionApi } from "../uploads/protocol";
+import type { AppendOptions, UploadSessionApi } from "../uploads/protocol";
 import { unwrap, uploadHeaders } from "../uploads/sessions";
 
 function blobCreated(name: string, digest: Digest): Response {
@@ -24,25 +25,30 @@ function session(ctx: RegistryContext, id: string): UploadSessionApi {
   return found;
 }
 
-/** A mount succeeds when the blob is visible: linked in `from` (when given) or already stored. */
-async function tryMount(ctx: RegistryContext, name: string, digest: Digest, from: string | null): Promise<boolean> {
+/**
+ * A mount succeeds when the blob is visible to the caller: linked in `from` (which they may pull),
+ * or, without `from`, stored anywhere, only for callers who may pull every repository.
+ */
+async function tryMount(ctx: RegistryContext, caller: Principal, name: string, digest: Digest, from: string | null): Promise<boolean> {
   if (await ctx.store.isLinked(name, digest)) return true;
   if (from !== null) {
-    if (!isValidName(from) || !(await ctx.store.isLinked(from, digest))) return false;
+    if (!isValidName(from) || !caller.can(from, "pull") || !(await ctx.store.isLinked(from, digest))) return false;
+  } else if (!caller.canPullEverything) {
+    return false;
   }
   if (!(await ctx.store.blobInfo(digest))) return false;
   await ctx.store.link(name, digest);
   return true;
 }
 
-export async function startUpload(request: IRequest, ctx: RegistryContext): Promise<Response> {
+export async function startUpload(request: IRequest, ctx: RegistryContext, caller: Principal): Promise<Response> {
   const name = assertName(request.params.name ?? "");
   const url = new URL(request.url);
 
   // A mount that cannot be honoured (even a malformed one) falls back to a new session, per spec.
   const mount = url.searchParams.get("mount");
   const mountDigest = mount !== null ? tryParseDigest(mount) : null;
-  if (mountDigest && (await tryMount(ctx, name, mountDigest, url.searchParams.get("from")))) {
+  if (mountDigest && (await tryMount(ctx, caller, name, mountDigest, url.searchParams.get("from")))) {
     return blobCreated(name, mountDigest);
   }
 
@@ -59,13 +65,25 @@ export async function startUpload(request: IRequest, ctx: RegistryContext): Prom
   unwrap(await upload.create(name, algorithm), name, id);
 
   if (digest) {
-    unwrap(await upload.finish(name, formatDigest(digest), null, request.body ?? emptyBody()), name, id);
+    unwrap(await upload.finish(name, formatDigest(digest), null, request.body ?? emptyBody(), appendOptions(ctx)), name, id);
     return blobCreated(name, digest);
   }
   return new Response(null, {
     status: 202,
-    headers: { ...uploadHeaders(name, id, 0), "OCI-Chunk-Min-Length": String(ctx.chunkMinLength), "Content-Length": "0" },
+    headers: { ...uploadHeaders(name, id, 0), ...chunkLengthHeaders(ctx), "Content-Length": "0" },
   });
+}
+
+/** The chunk sizes this registry takes: any from the minimum up to the request body limit. */
+function chunkLengthHeaders(ctx: RegistryContext): Record<string, string> {
+  const headers: Record<string, string> = { "OCI-Chunk-Min-Length": String(ctx.chunkMinLength) };
+  if (ctx.maxRequestBodyBytes) headers["OCI-Chunk-Max-Length"] = String(ctx.maxRequestBodyBytes);
+  return headers;
+}
+
+/** Under a body limit a chunk is bounded, so it is stored whole or not at all (a cut-off chunk leaves no trace). */
+function appendOptions(ctx: RegistryContext): AppendOptions {
+  return { wholeChunk: Boolean(ctx.maxRequestBodyBytes) };
 }
 
 /** Content-Range start, checked against Content-Length when both are present. */
@@ -84,7 +102,7 @@ export async function patchUpload(request: IRequest, ctx: RegistryContext): Prom
   const id = decodeParam(request.params.id);
   const upload = session(ctx, id);
   const start = chunkStart(request);
-  const status = unwrap(await upload.append(name, start, request.body ?? emptyBody()), name, id);
+  const status = unwrap(await upload.append(name, start, request.body ?? emptyBody(), appendOptions(ctx)), name, id);
   return new Response(null, { status: 202, headers: { ...uploadHeaders(name, id, status.offset), "Content-Length": "0" } });
 }
 
@@ -96,7 +114,7 @@ export async function finishUpload(request: IRequest, ctx: RegistryContext): Pro
   if (param === null) throw new RegistryError("DIGEST_INVALID", "digest parameter is required");
   const digest = parseDigest(param);
   const start = chunkStart(request);
-  unwrap(await upload.finish(name, formatDigest(digest), start, request.body), name, id);
+  unwrap(await upload.finish(name, formatDigest(digest), start, request.body, appendOptions(ctx)), name, id);
   return blobCreated(name, digest);
 }
 

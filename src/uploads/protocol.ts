@@ -17,14 +17,19 @@ export interface UploadFailure {
   offset?: number;
 }
 
+export interface AppendOptions {
+  /** Store the chunk only once all of it has arrived (set when request bodies are limited). */
+  wholeChunk?: boolean;
+}
+
 export type SessionResult<T> = { ok: true; value: T } | { ok: false; error: UploadFailure };
 
 export interface UploadSessionApi {
   create(name: string, algorithm: HashAlgorithm): Promise<SessionResult<UploadStatus>>;
   status(name: string): Promise<SessionResult<UploadStatus>>;
   /** Appends a chunk. `start` is the Content-Range start (null: append at the current offset). */
-  append(name: string, start: number | null, body: ReadableStream<Uint8Array>): Promise<SessionResult<UploadStatus>>;
+  append(name: string, start: number | null, body: ReadableStream<Uint8Array>, options?: AppendOptions): Promise<SessionResult<UploadStatus>>;
   /** Appends the optional last chunk, verifies the digest and publishes the blob into `name`. */
-  finish(name: string, digest: string, start: number | null, body: ReadableStream<Uint8Array> | null): Promise<SessionResult<{ size: number }>>;
+  finish(name: string, digest: string, start: number | null, body: ReadableStream<Uint8Array> | null, options?: AppendOptions): Promise<SessionResult<{ size: number }>>;
   cancel(name: string): Promise<SessionResult<null>>;
 }

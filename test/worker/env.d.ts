@@ -5,5 +5,6 @@ declare namespace Cloudflare {
     UPLOADS: DurableObjectNamespace<import("../../durable/upload-session").UploadSession>;
     UPLOAD_PART_SIZE?: string;
     UPLOAD_TTL_SECONDS?: string;
+    MAX_REQUEST_BODY_BYTES?: string;
   }
 }

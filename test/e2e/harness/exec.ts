@@ -122,6 +122,7 @@ export const PACKAGE_OF: Record<string, string> = {
   umoci: "umoci",
   runc: "runc",
   crun: "crun",
+  openssl: "openssl",
 };
 
 /**

@@ -41,6 +41,8 @@ interface Token {
 export class Authenticator {
   private readonly creds: Credentials;
   private readonly tokens = new Map<string, Token>();
+  /** Token requests in flight per scope: concurrent workers challenged together share one. */
+  private readonly fetching = new Map<string, Promise<Token>>();
   private basicOnly = false;
   /** Token requests made, for the report (a flow that asks on every request is a finding). */
   tokenRequests = 0;
@@ -78,9 +80,18 @@ export class Authenticator {
       return true;
     }
     if (challenge.scheme !== "bearer" || !challenge.params.realm) return false;
-    const token = await this.fetchToken(challenge.params);
+    const key = scopeKey(path);
+    const known = this.tokens.get(key);
+    // Another worker may have fetched a token since this request went out: use that one.
+    if (known && known.header !== sent && known.expiresAt > Date.now()) return true;
+    let pending = this.fetching.get(key);
+    if (!pending) {
+      pending = this.fetchToken(challenge.params).finally(() => this.fetching.delete(key));
+      this.fetching.set(key, pending);
+    }
+    const token = await pending;
     if (token.header === sent) return false;
-    this.tokens.set(scopeKey(path), token);
+    this.tokens.set(key, token);
     return true;
   }
 

@@ -7,8 +7,13 @@ import { uploadConfig } from "../src/env";
 import { R2ObjectStore } from "../src/storage/r2";
 import type { AppendOptions, SessionResult, UploadSessionApi, UploadStatus } from "../src/uploads/protocol";
 import type { UploadSessions } from "../src/uploads/sessions";
+import { useSha256Wasm } from "../src/hash/sha256-wasm";
+import sha256Wasm from "../src/hash/sha256.wasm";
 import { UploadSessionCore } from "./session";
 import type { SessionStorage } from "./session-state";
+
+// Upload bytes are hashed here: use the WebAssembly SHA-256 (a module import, as workerd requires).
+useSha256Wasm(sha256Wasm);
 
 class DurableSessionStorage implements SessionStorage {
   constructor(private readonly storage: DurableObjectStorage) {}

@@ -17,14 +17,14 @@
 //   TLS_CERT, TLS_KEY  optional PEM files: the same port then also accepts HTTPS
 //   VARS_FILE  KEY=value lines that override the [vars] of wrangler.local.toml (auth settings and
 //              secrets, as `wrangler secret put` would set them in production); default .dev.vars
-import { build } from "esbuild";
+import { build, stop as stopEsbuild } from "esbuild";
 import { Miniflare, Log, LogLevel } from "miniflare";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { execFileSync } from "node:child_process";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const port = Number(process.env.PORT ?? 5000);
@@ -43,12 +43,53 @@ await build({
   target: "es2022",
   platform: "neutral",
   external: ["cloudflare:*"],
+  plugins: [wasmModules(buildDir)],
   sourcemap: true,
   logLevel: "warning",
 });
 
+/**
+ * `import x from "./file.wasm"` stays an import of a module file next to the bundle, which
+ * workerd loads as a compiled WebAssembly.Module (wrangler's CompiledWasm rule; workerd does not
+ * compile WebAssembly from bytes at run time).
+ */
+function wasmModules(outDir) {
+  return {
+    name: "wasm-modules",
+    setup(b) {
+      b.onResolve({ filter: /\.wasm$/ }, (args) => {
+        const source = path.resolve(args.resolveDir, args.path);
+        copyFileSync(source, path.join(outDir, path.basename(source)));
+        return { path: `./${path.basename(source)}`, external: true };
+      });
+    },
+  };
+}
+
+// The build is done: end esbuild's service process instead of keeping it for the server's life.
+stopEsbuild();
+
 // Bindings, vars, compatibility date and Durable Object classes exactly as wrangler reads them.
-const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
+const workerOptions = wranglerWorkerOptions(configPath);
+
+/**
+ * Asks wrangler in a short-lived child process: importing wrangler here would keep ~120 MiB
+ * resident for the server's whole life (measured with scripts/load-test.ts, which samples it).
+ * The options are plain data; wrangler may print warnings, so the JSON follows a marker line.
+ */
+function wranglerWorkerOptions(config) {
+  const MARK = "--- worker options ---";
+  const script = `const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
+    const { workerOptions } = unstable_getMiniflareWorkerOptions(${JSON.stringify(config)});
+    process.stdout.write("\\n${MARK}\\n" + JSON.stringify(workerOptions));`;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(out.slice(out.lastIndexOf(MARK) + MARK.length));
+}
 const varsFile = process.env.VARS_FILE ?? path.join(root, ".dev.vars");
 if (process.env.VARS_FILE || existsSync(varsFile)) {
   workerOptions.bindings = { ...workerOptions.bindings, ...readVarsFile(varsFile) };
@@ -65,6 +106,8 @@ const mf = new Miniflare({
   r2Persist: path.join(dataDir, "r2"),
   durableObjectsPersist: path.join(dataDir, "do"),
   cf: false,
+  // INSPECTOR_PORT: V8 inspector for the worker (scripts/profile-registry.mjs profiles through it).
+  ...(process.env.INSPECTOR_PORT ? { inspectorPort: Number(process.env.INSPECTOR_PORT) } : {}),
   log: new Log(LogLevel[(process.env.LOG_LEVEL ?? "warn").toUpperCase()] ?? LogLevel.WARN),
 });
 await mf.ready;

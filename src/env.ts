@@ -10,6 +10,8 @@ export interface Env extends AuthEnv {
   UPLOAD_PART_SIZE?: string;
   /** Idle upload sessions are aborted after this many seconds; default 24 h. */
   UPLOAD_TTL_SECONDS?: string;
+  /** Read large blobs in ranged GETs of this many bytes (0 or absent: one GET); see src/storage/r2.ts. */
+  R2_READ_PIECE_BYTES?: string;
   /**
    * Largest request body in bytes, as the Cloudflare plan enforces it at the edge (100 MB on
    * Free/Pro). Unset: no limit. Set locally, the worker refuses the same bodies the edge would.
@@ -28,6 +30,14 @@ export function uploadConfig(env: Env): SessionConfig {
   }
   if (!(ttlSeconds > 0)) throw new Error(`UPLOAD_TTL_SECONDS must be positive, got ${env.UPLOAD_TTL_SECONDS}`);
   return { partSize, ttlMs: ttlSeconds * 1000 };
+}
+
+export function r2ReadPieceBytes(env: Env): number {
+  const bytes = Number(env.R2_READ_PIECE_BYTES ?? 0);
+  if (!Number.isInteger(bytes) || (bytes !== 0 && bytes < MiB)) {
+    throw new Error(`R2_READ_PIECE_BYTES must be 0 or an integer of at least 1 MiB, got ${env.R2_READ_PIECE_BYTES}`);
+  }
+  return bytes;
 }
 
 /** The configured request body limit in bytes, or null when there is none. */

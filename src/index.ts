@@ -2,7 +2,7 @@
 // to the registry.
 import { createRegistry } from "./app";
 import { Authenticator } from "./auth/authenticator";
-import { requestBodyLimit, type Env } from "./env";
+import { r2ReadPieceBytes, requestBodyLimit, type Env } from "./env";
 import { R2ObjectStore } from "./storage/r2";
 import { RegistryStore } from "./storage/registry-store";
 import { durableUploadSessions } from "../durable/upload-session";
@@ -28,7 +28,7 @@ export function registryFor(env: Env): Promise<Registry> {
 
 async function buildRegistry(env: Env): Promise<Registry> {
   return createRegistry({
-    store: new RegistryStore(new R2ObjectStore(env.BUCKET)),
+    store: new RegistryStore(new R2ObjectStore(env.BUCKET, { readPieceBytes: r2ReadPieceBytes(env) })),
     uploads: durableUploadSessions(env.UPLOADS),
     auth: await Authenticator.fromEnv(env),
     maxManifestBytes: 4 * MiB,

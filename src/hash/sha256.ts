@@ -3,6 +3,7 @@
  * Buffering, padding and the resumable state live in block-hash.ts.
  */
 import type { BlockHashSpec } from "./block-hash";
+import { compressWasm } from "./sha256-wasm";
 
 const BLOCK_BYTES = 64;
 
@@ -117,6 +118,7 @@ export const sha256: BlockHashSpec = {
   lengthFieldBytes: 8,
   iv: IV,
   compress(H, view, pos, end) {
+    if (compressWasm(H, view, pos, end)) return;
     for (; pos < end; pos += BLOCK_BYTES) compressBlock(H, view, pos);
   },
 };

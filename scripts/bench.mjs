@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// Side by side: starts this registry (scripts/serve.mjs) and the reference registry (Debian's
+// docker-registry, CNCF distribution 2.8, filesystem storage) on free loopback ports, each with a
+// fresh data directory, runs scripts/load-test.ts against both, then stops both and cleans up.
+//   npm run bench [-- <load-test flags, e.g. --scenarios rates --duration 5>]
+//   BENCH_KEEP=1 keeps the data directories; BENCH_JSON=path (default bench-results.json)
+// The resumable-hash throughput inside workerd is measured first (scripts/bench-hash.mjs --workerd).
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const REFERENCE_BIN = process.env.REFERENCE_REGISTRY ?? "/usr/bin/docker-registry";
+const jsonPath = path.resolve(process.env.BENCH_JSON ?? path.join(root, "bench-results.json"));
+const children = [];
+const tempDirs = [];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function tempDir(prefix) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Starts a server process; its output goes to a log file so a failure can be explained. */
+function start(name, command, args, env) {
+  const log = path.join(tempDir(`bench-${name}-log-`), "out.log");
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const lines = [];
+  const keep = (chunk) => {
+    lines.push(...chunk.toString().split("\n"));
+    lines.splice(0, Math.max(0, lines.length - 40));
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  child.on("exit", () => writeFileSync(log, lines.join("\n")));
+  children.push(child);
+  return { child, tail: () => lines.join("\n") };
+}
+
+async function waitForRegistry(url, server, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (server.child.exitCode !== null) throw new Error(`${url} exited early:\n${server.tail()}`);
+    try {
+      const res = await fetch(`${url}/v2/`);
+      if (res.status === 200 || res.status === 401) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not come up:\n${server.tail()}`);
+}
+
+function referenceConfig(dir, port) {
+  const config = path.join(dir, "config.yml");
+  writeFileSync(
+    config,
+    [
+      "version: 0.1",
+      "log:",
+      "  level: error",
+      "  accesslog:",
+      "    disabled: true",
+      "storage:",
+      "  filesystem:",
+      `    rootdirectory: ${path.join(dir, "data")}`,
+      "  delete:",
+      "    enabled: true",
+      "http:",
+      `  addr: 127.0.0.1:${port}`,
+      "",
+    ].join("\n"),
+  );
+  return config;
+}
+
+async function stopAll() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  }
+  await Promise.all(
+    children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once("exit", r)))),
+  );
+  if (!process.env.BENCH_KEEP) for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+}
+
+process.on("SIGINT", () => stopAll().then(() => process.exit(130)));
+
+async function main() {
+  if (!existsSync(REFERENCE_BIN)) {
+    console.error(`bench: ${REFERENCE_BIN} not found; install it with: apt-get install -y docker-registry`);
+    return 1;
+  }
+  console.log("resumable hash inside workerd:");
+  spawnSync(process.execPath, [path.join(root, "scripts/bench-hash.mjs"), "--workerd", "256"], { stdio: "inherit" });
+
+  const [ourPort, refPort] = [await freePort(), await freePort()];
+  const ours = start("ours", process.execPath, [path.join(root, "scripts/serve.mjs")], {
+    PORT: String(ourPort),
+    HOST: "127.0.0.1",
+    DATA_DIR: tempDir("bench-ours-"),
+  });
+  const refDir = tempDir("bench-reference-");
+  const reference = start("reference", REFERENCE_BIN, ["serve", referenceConfig(refDir, refPort)], {});
+  const ourUrl = `http://127.0.0.1:${ourPort}`;
+  const refUrl = `http://127.0.0.1:${refPort}`;
+  await Promise.all([waitForRegistry(ourUrl, ours), waitForRegistry(refUrl, reference)]);
+  console.log(`\nours: ${ourUrl} (pid ${ours.child.pid}), reference: ${refUrl} (pid ${reference.child.pid})\n`);
+
+  const loadTest = spawn(
+    process.execPath,
+    [
+      "--experimental-strip-types",
+      "--disable-warning=ExperimentalWarning",
+      path.join(root, "scripts/load-test.ts"),
+      "--url", ourUrl,
+      "--compare", refUrl,
+      "--pid", String(ours.child.pid),
+      "--compare-pid", String(reference.child.pid),
+      "--json", jsonPath,
+      ...process.argv.slice(2),
+    ],
+    { cwd: root, stdio: "inherit" },
+  );
+  const code = await new Promise((r) => loadTest.on("exit", (c) => r(c ?? 1)));
+  return code;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  console.error(`bench: ${err.message}`);
+} finally {
+  await stopAll();
+}
+process.exit(code);

@@ -143,13 +143,30 @@ export class RegistryStore {
     };
   }
 
-  async putTag(name: string, tag: string, record: ManifestRecord): Promise<void> {
+  /** A tag holds a copy of its manifest's bytes, so GET by tag is one read, not two. */
+  async putTag(name: string, tag: string, record: ManifestRecord, bytes: Uint8Array): Promise<void> {
     const digest = formatDigest(record.digest);
-    await this.objects.put(keys.tag(name, tag), digest, {
+    await this.objects.put(keys.tag(name, tag), bytes, {
       digest,
       mediaType: record.mediaType,
       size: String(record.size),
+      inline: "1",
     });
+  }
+
+  /** The tagged manifest and its bytes; tags written without the copy (body = digest) take a second read. */
+  async openTag(name: string, tag: string): Promise<{ record: ManifestRecord; body: ObjectBody } | null> {
+    const object = await this.objects.get(keys.tag(name, tag));
+    if (!object || !object.metadata.digest) return null;
+    const record: ManifestRecord = {
+      digest: parseDigest(object.metadata.digest),
+      mediaType: object.metadata.mediaType ?? "",
+      size: Number(object.metadata.size),
+    };
+    if (object.metadata.inline === "1" && object.size === record.size) return { record, body: object };
+    await object.body.cancel();
+    const body = await this.openManifest(record);
+    return body ? { record, body } : null;
   }
 
   async deleteTag(name: string, tag: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 // PUT / GET / HEAD / DELETE /v2/<name>/manifests/<reference> for every manifest type clients push.
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as h from "./helpers";
 
@@ -152,6 +153,31 @@ describe("exact bytes and content type", () => {
     expect(list.digest).not.toBe(index.digest);
     expect((await h.call("HEAD", `/v2/${repo}/manifests/list`)).headers.get("Content-Type")).toBe(MT.dockerList);
     expect((await h.call("HEAD", `/v2/${repo}/manifests/index`)).headers.get("Content-Type")).toBe(MT.ociIndex);
+  });
+});
+
+describe("tags keep a copy of the manifest", () => {
+  it("GET by tag is served from the tag's copy: same bytes, type and digest as by digest", async () => {
+    const repo = h.uniqueRepo("tagcopy");
+    const manifest = await h.poolImage(pool, repo);
+    const { digest, bytes } = await h.pushManifest(repo, "v1", manifest, MT.ociManifest);
+    const stored = await env.BUCKET.get(`repositories/${repo}/_tags/v1`);
+    expect(stored?.customMetadata).toMatchObject({ digest, mediaType: MT.ociManifest, size: String(bytes.length), inline: "1" });
+    h.expectSameBytes(new Uint8Array(await stored!.arrayBuffer()), bytes, "tag copy");
+    await expectManifest(repo, "v1", bytes, MT.ociManifest, digest);
+    // Moving the tag replaces the copy.
+    const other = await h.pushManifest(repo, "v1", await h.poolImage(pool, repo, { layers: 2 }), MT.ociManifest);
+    await expectManifest(repo, "v1", other.bytes, MT.ociManifest, other.digest);
+  });
+
+  it("a tag stored without the copy (the earlier layout: its body is the digest) still serves the manifest", async () => {
+    const repo = h.uniqueRepo("tagold");
+    const { digest, bytes } = await h.pushManifest(repo, "v1", await h.poolImage(pool, repo), MT.ociManifest);
+    await env.BUCKET.put(`repositories/${repo}/_tags/old`, digest, {
+      customMetadata: { digest, mediaType: MT.ociManifest, size: String(bytes.length) },
+    });
+    await expectManifest(repo, "old", bytes, MT.ociManifest, digest);
+    await h.expectError(await h.call("GET", `/v2/${repo}/manifests/missing`), 404, "MANIFEST_UNKNOWN");
   });
 });
 

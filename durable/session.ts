@@ -11,7 +11,7 @@ import { digestBytes, formatDigest, parseDigest, type Digest } from "../src/oci/
 import type { ErrorCode } from "../src/oci/errors";
 import type { ObjectStore } from "../src/storage/object-store";
 import { keys } from "../src/storage/layout";
-import { RegistryStore } from "../src/storage/registry-store";
+import { RegistryStore, type BlobInfo } from "../src/storage/registry-store";
 import type { AppendOptions, SessionResult, UploadFailure, UploadSessionApi, UploadStatus } from "../src/uploads/protocol";
 import { STATE_KEY, TAIL_SEGMENT, tailKey, type SessionState, type SessionStorage } from "./session-state";
 
@@ -93,14 +93,15 @@ export class UploadSessionCore implements UploadSessionApi {
       this.exclusive(name, body ? start : null, async (state) => {
         if (body) await this.receive(state, body, options.wholeChunk);
         const expected = parseDigest(digest);
+        let blob: BlobInfo;
         if (expected.algorithm === state.algorithm) {
           const actual = { algorithm: state.algorithm, hex: restoreHash(state.hash).digestHex() };
           if (actual.hex !== expected.hex) throw digestMismatch(expected, actual);
-          await this.publish(state, expected);
+          blob = await this.publish(state, expected);
         } else {
-          await this.publishRehashed(state, expected);
+          blob = await this.publishRehashed(state, expected);
         }
-        await this.registry.link(state.name, expected);
+        await this.registry.link(state.name, expected, blob);
         await this.storage.deleteAll();
         this.state = null;
         return { size: state.offset };
@@ -289,33 +290,32 @@ export class UploadSessionCore implements UploadSessionApi {
   }
 
   /** Makes the verified bytes visible under their digest; never stores a blob twice. */
-  private async publish(state: SessionState, digest: Digest): Promise<void> {
-    if (await this.registry.blobInfo(digest)) {
+  private async publish(state: SessionState, digest: Digest): Promise<BlobInfo> {
+    const existing = await this.registry.blobInfo(digest);
+    if (existing) {
       await this.abortMultipart(state);
-      return;
+      return existing;
     }
     if (state.parts.length === 0) {
       const tail = await this.readTailBytes(state);
       await this.abortMultipart(state);
-      await this.registry.putBlobBytes(digest, tail);
-      return;
+      return this.registry.putBlobBytes(digest, tail);
     }
     await this.completeMultipart(state);
-    await this.registry.putBlobPointer(digest, state.dataKey, state.offset);
+    return this.registry.putBlobPointer(digest, state.dataKey, state.offset);
   }
 
   /**
    * The client closed with a digest of another algorithm than the one hashed on the way in
    * (sha512 without `digest-algorithm` on the POST). Rare, so the stored bytes are read once.
    */
-  private async publishRehashed(state: SessionState, digest: Digest): Promise<void> {
+  private async publishRehashed(state: SessionState, digest: Digest): Promise<BlobInfo> {
     if (state.parts.length === 0) {
       const tail = await this.readTailBytes(state);
       const actual = await digestBytes(digest.algorithm, tail);
       if (actual.hex !== digest.hex) throw digestMismatch(digest, actual);
       await this.abortMultipart(state);
-      if (!(await this.registry.blobInfo(digest))) await this.registry.putBlobBytes(digest, tail);
-      return;
+      return (await this.registry.blobInfo(digest)) ?? (await this.registry.putBlobBytes(digest, tail));
     }
     await this.completeMultipart(state);
     const object = await this.objects.get(state.dataKey);
@@ -324,14 +324,14 @@ export class UploadSessionCore implements UploadSessionApi {
     const reader = object.body.getReader();
     for (let r = await reader.read(); !r.done; r = await reader.read()) hash.update(r.value);
     const actual = { algorithm: digest.algorithm, hex: hash.digestHex() };
-    const duplicate = actual.hex === digest.hex && (await this.registry.blobInfo(digest)) !== null;
-    if (actual.hex !== digest.hex || duplicate) await this.objects.delete(state.dataKey);
+    const existing = actual.hex === digest.hex ? await this.registry.blobInfo(digest) : null;
+    if (actual.hex !== digest.hex || existing) await this.objects.delete(state.dataKey);
     if (actual.hex !== digest.hex) {
       // The multipart upload is complete, so this session cannot take more bytes: end it.
       await this.storage.deleteAll();
       throw digestMismatch(digest, actual);
     }
-    if (!duplicate) await this.registry.putBlobPointer(digest, state.dataKey, state.offset);
+    return existing ?? (await this.registry.putBlobPointer(digest, state.dataKey, state.offset));
   }
 
   /** Sends the tail as the last part and completes the multipart upload at `dataKey`. */

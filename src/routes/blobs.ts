@@ -11,9 +11,9 @@ const blobUnknown = () => new RegistryError("BLOB_UNKNOWN", "blob unknown to reg
 export async function getBlob(request: IRequest, ctx: RegistryContext): Promise<Response> {
   const name = assertName(request.params.name ?? "");
   const digest = parseDigest(decodeParam(request.params.digest));
-  // Both lookups at once: on R2 each is a network round trip.
-  const [linked, info] = await Promise.all([ctx.store.isLinked(name, digest), ctx.store.blobInfo(digest)]);
-  if (!linked || !info) throw blobUnknown();
+  const link = await ctx.store.linkedBlob(name, digest);
+  const info = link && (link.info ?? (await ctx.store.blobInfo(digest)));
+  if (!info) throw blobUnknown();
 
   const headers = new Headers({
     "Content-Type": "application/octet-stream",

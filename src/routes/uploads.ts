@@ -36,8 +36,9 @@ async function tryMount(ctx: RegistryContext, caller: Principal, name: string, d
   } else if (!caller.canPullEverything) {
     return false;
   }
-  if (!(await ctx.store.blobInfo(digest))) return false;
-  await ctx.store.link(name, digest);
+  const info = await ctx.store.blobInfo(digest);
+  if (!info) return false;
+  await ctx.store.link(name, digest, info);
   return true;
 }
 

@@ -52,13 +52,15 @@ export class RegistryStore {
   }
 
   /** Stores bytes whose digest the caller has verified. */
-  async putBlobBytes(digest: Digest, bytes: Uint8Array, metadata?: Record<string, string>): Promise<void> {
+  async putBlobBytes(digest: Digest, bytes: Uint8Array, metadata?: Record<string, string>): Promise<BlobInfo> {
     await this.objects.put(keys.blob(digest), bytes, metadata);
+    return { size: bytes.length, location: keys.blob(digest) };
   }
 
   /** Publishes a verified multipart object under its digest without copying it. */
-  async putBlobPointer(digest: Digest, location: string, size: number): Promise<void> {
+  async putBlobPointer(digest: Digest, location: string, size: number): Promise<BlobInfo> {
     await this.objects.put(keys.blob(digest), "", { location, size: String(size) });
+    return { size, location };
   }
 
   // --- per-repository blob links -----------------------------------------------------------
@@ -67,8 +69,20 @@ export class RegistryStore {
     return (await this.objects.head(keys.layerLink(name, digest))) !== null;
   }
 
-  async link(name: string, digest: Digest): Promise<void> {
-    await this.objects.put(keys.layerLink(name, digest), "");
+  /**
+   * The blob as linked into the repository, or null. Links made with the blob's size and location
+   * answer HEAD and GET in one read; older links (null info) need blobInfo as well.
+   */
+  async linkedBlob(name: string, digest: Digest): Promise<{ info: BlobInfo | null } | null> {
+    const head = await this.objects.head(keys.layerLink(name, digest));
+    if (!head) return null;
+    const { size, location } = head.metadata;
+    return { info: size !== undefined && location ? { size: Number(size), location } : null };
+  }
+
+  /** Makes a stored blob visible in a repository; `info` (never changes once stored) is kept on the link. */
+  async link(name: string, digest: Digest, info: BlobInfo): Promise<void> {
+    await this.objects.put(keys.layerLink(name, digest), "", { size: String(info.size), location: info.location });
     await this.addToCatalog(name);
   }
 

@@ -1,4 +1,5 @@
 // GET / HEAD / DELETE /v2/<name>/blobs/<digest>, ranges, repository visibility and mounts.
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import * as h from "./helpers";
 
@@ -217,6 +218,37 @@ describe("blob visibility across repositories and mounts", () => {
     await res.arrayBuffer();
     expect(res.status).toBe(202);
     expect(res.headers.get("Location")).toMatch(/\/blobs\/uploads\//);
+  });
+});
+
+describe("repository links carry the blob's size and location", () => {
+  it("uploads and mounts write them; GET and HEAD answer from the link", async () => {
+    const repo = h.uniqueRepo("linkmeta");
+    const small = h.randomBytes(1000);
+    const large = h.randomBytes(h.PART + 1234); // assembled by multipart: the location is its data object
+    for (const bytes of [small, large]) {
+      const { digest } = await h.chunkedUpload(repo, bytes, 2 * h.MiB);
+      const link = await env.BUCKET.head(`repositories/${repo}/_layers/sha256/${h.hexOf(digest)}`);
+      expect(link?.customMetadata?.size).toBe(String(bytes.length));
+      expect(link?.customMetadata?.location).toMatch(bytes === small ? /^blobs\/sha256\// : /^blob-data\//);
+      h.expectSameBytes(await h.getBlobBytes(repo, digest), bytes);
+      const other = h.uniqueRepo("linkmeta-mount");
+      await h.mountBlob(other, digest, repo);
+      const mounted = await env.BUCKET.head(`repositories/${other}/_layers/sha256/${h.hexOf(digest)}`);
+      expect(mounted?.customMetadata).toEqual(link?.customMetadata);
+    }
+  });
+
+  it("a link without them (the earlier layout) still serves the blob", async () => {
+    const repo = h.uniqueRepo("linkold");
+    const bytes = h.randomBytes(3000);
+    const digest = await h.pushBlob(repo, bytes);
+    const old = h.uniqueRepo("linkold-bare");
+    await env.BUCKET.put(`repositories/${old}/_layers/sha256/${h.hexOf(digest)}`, "");
+    h.expectSameBytes(await h.getBlobBytes(old, digest), bytes);
+    const head = await h.call("HEAD", `/v2/${old}/blobs/${digest}`);
+    expect(head.status).toBe(200);
+    expect(head.headers.get("Content-Length")).toBe(String(bytes.length));
   });
 });
 

@@ -35,8 +35,11 @@ export interface ObjectStore {
   get(key: string, range?: ByteRange): Promise<ObjectBody | null>;
   put(key: string, body: Uint8Array | string, metadata?: Record<string, string>): Promise<void>;
   delete(keys: string | string[]): Promise<void>;
-  /** Keys under prefix in lexical order, after startAfter, at most limit (<= 1000). */
-  list(prefix: string, options?: { startAfter?: string; limit?: number }): Promise<ListPage>;
+  /**
+   * Keys under prefix in lexical order, after startAfter, at most limit (<= 1000). `metadata`:
+   * also each object's metadata (costs more; without it `metadata` is empty).
+   */
+  list(prefix: string, options?: { startAfter?: string; limit?: number; metadata?: boolean }): Promise<ListPage>;
 
   // Multipart uploads: every part but the last has the same size.
   createMultipart(key: string): Promise<string>;

@@ -64,12 +64,12 @@ export class R2ObjectStore implements ObjectStore {
     for (let i = 0; i < all.length; i += 1000) await this.bucket.delete(all.slice(i, i + 1000));
   }
 
-  async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ListPage> {
+  async list(prefix: string, options: { startAfter?: string; limit?: number; metadata?: boolean } = {}): Promise<ListPage> {
     const result = await this.bucket.list({
       prefix,
       startAfter: options.startAfter,
       limit: Math.min(options.limit ?? 1000, 1000),
-      include: ["customMetadata"],
+      ...(options.metadata ? { include: ["customMetadata" as const] } : {}),
     });
     return { objects: result.objects.map(info), truncated: result.truncated };
   }

@@ -132,7 +132,7 @@ export class RegistryStore {
     const target = formatDigest(digest);
     let startAfter: string | undefined;
     for (;;) {
-      const page = await this.objects.list(keys.tags(name), { startAfter });
+      const page = await this.objects.list(keys.tags(name), { startAfter, metadata: true });
       for (const o of page.objects) if (o.metadata.digest === target) doomed.push(o.key);
       if (!page.truncated || page.objects.length === 0) break;
       startAfter = page.objects[page.objects.length - 1]!.key;

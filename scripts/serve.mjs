@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // Starts the registry locally: the worker bundled with esbuild and run on workerd by miniflare,
 // with the bindings of wrangler.local.toml, R2 and Durable Object state persisted under DATA_DIR,
-// behind a tiny TCP front on PORT that turns away TLS.
+// behind a small front on PORT that turns away TLS and paces requests into workerd.
 // (Not `wrangler dev`: it reloads the worker whenever a source file changes, killing in-flight
 // uploads, and puts a second proxying workerd in front.)
 //
 // Why the front: skopeo, podman and buildah try HTTPS before falling back to plain HTTP. A TLS
 // ClientHello sent to workerd's HTTP port just hangs until the client's 10 s handshake timeout,
 // on every connection. The front looks at the first byte; a TLS handshake (0x16) gets a plain
-// HTTP answer at once, so the client falls back to HTTP immediately. Everything else is piped
-// through untouched.
+// HTTP answer at once, so the client falls back to HTTP immediately. Plain HTTP is forwarded
+// request by request, at most MAX_IN_FLIGHT (default 16) at once: workerd's local HTTP server
+// resets connections when a few dozen request bodies stream in together.
 //
 //   PORT      listening port (default 5000)
 //   HOST      listening address (default 127.0.0.1)
@@ -20,6 +21,7 @@
 import { build, stop as stopEsbuild } from "esbuild";
 import { Miniflare, Log, LogLevel } from "miniflare";
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import tls from "node:tls";
 import path from "node:path";
@@ -155,17 +157,83 @@ const tlsContext =
     ? tls.createSecureContext({ cert: readFileSync(process.env.TLS_CERT), key: readFileSync(process.env.TLS_KEY) })
     : null;
 
-/** Pipes a client connection (plain, or TLS already unwrapped) to the worker, both ways. */
-function relay(client) {
-  const upstream = net.connect({ host: "127.0.0.1", port: innerPort, noDelay: true }, () => {
-    client.pipe(upstream);
-    upstream.pipe(client);
+// Requests are forwarded one by one to workerd, at most MAX_IN_FLIGHT at a time (the rest wait
+// their turn). workerd's local HTTP server resets connections when a few
+// dozen request bodies stream in at once, and closes kept-alive connections after large bodies
+// without saying so; clients keep their own kept-alive connections to this front.
+const MAX_IN_FLIGHT = Number(process.env.MAX_IN_FLIGHT ?? 16);
+let inFlight = 0;
+const waiting = [];
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "expect"]);
+
+function acquire() {
+  if (inFlight < MAX_IN_FLIGHT) {
+    inFlight++;
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => waiting.push(resolve));
+}
+
+function release() {
+  const next = waiting.shift();
+  if (next) next();
+  else inFlight--;
+}
+
+// Requests without a body reuse connections (workerd only drops connections that carried large
+// bodies); a request with a body gets a connection of its own.
+const reusable = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
+function agentFor(req) {
+  const bodyless = (req.method === "GET" || req.method === "HEAD" || req.method === "DELETE") && !req.headers["content-length"] && !req.headers["transfer-encoding"];
+  return bodyless ? reusable : false;
+}
+
+function endToEnd(rawHeaders) {
+  const out = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (!HOP_BY_HOP.has(rawHeaders[i].toLowerCase())) out.push(rawHeaders[i], rawHeaders[i + 1]);
+  }
+  return out;
+}
+
+async function forward(req, res) {
+  await acquire();
+  let released = false;
+  const done = () => {
+    if (!released) {
+      released = true;
+      release();
+    }
+  };
+  const upstream = http.request(
+    { host: "127.0.0.1", port: innerPort, method: req.method, path: req.url, headers: endToEnd(req.rawHeaders), agent: agentFor(req) },
+    (answer) => {
+      res.writeHead(answer.statusCode, answer.statusMessage, endToEnd(answer.rawHeaders));
+      answer.pipe(res);
+      answer.on("end", done);
+      answer.on("error", () => res.destroy());
+    },
+  );
+  upstream.on("error", () => {
+    done();
+    if (res.headersSent) res.destroy();
+    else res.writeHead(502, { "Content-Type": "text/plain", Connection: "close" }).end("registry worker unreachable\n");
   });
-  // End, not destroy, toward the client: destroy would drop response bytes still buffered.
-  upstream.on("error", () => client.destroy());
-  upstream.on("close", () => client.end());
-  client.on("error", () => upstream.destroy());
-  client.on("close", () => upstream.destroy());
+  // A client that goes away mid-request takes its upstream request with it.
+  res.on("close", () => {
+    if (!res.writableFinished) upstream.destroy();
+    done();
+  });
+  req.pipe(upstream);
+}
+
+// No request timeout: a large layer may take many minutes to upload.
+const httpFront = http.createServer({ noDelay: true, requestTimeout: 0, keepAliveTimeout: 65_000 }, forward);
+
+/** Hands a client connection (plain, or TLS already unwrapped) to the HTTP front. */
+function relay(client) {
+  httpFront.emit("connection", client);
+  client.resume();
 }
 
 const front = net.createServer({ noDelay: true }, (socket) => {

@@ -13,8 +13,9 @@ import { containersTools, startDockerd, type ContainersTools, type Docker } from
 import { requireBinaries, requireRoot, run } from "./harness/exec";
 import { RegistryApi } from "./harness/http";
 import { sampleImage, writeDockerArchive, writeOciLayout, type BuiltImage } from "./harness/images";
+import { authTool as runAuthTool } from "./harness/auth-tool";
 import { makeTempDir } from "./harness/proc";
-import { REPO_ROOT, startRegistry, type Registry } from "./harness/registry";
+import { startRegistry, type Registry } from "./harness/registry";
 
 let tmp: ReturnType<typeof makeTempDir>;
 let basicRegistry: Registry;
@@ -33,10 +34,7 @@ const PYTHON = "/usr/bin/python3";
 const NO_TLS = ["--tls-verify=false"];
 
 /** `npm run auth -- …` as a user would run it. */
-async function authTool(args: string[], input?: string): Promise<string> {
-  const out = await run(process.execPath, [path.join(REPO_ROOT, "scripts/run-ts.mjs"), path.join(REPO_ROOT, "scripts/auth.ts"), ...args], { input, cwd: tmp.dir });
-  return out.stdout.trim();
-}
+const authTool = (args: string[], input?: string) => runAuthTool(tmp.dir, args, input);
 
 async function userEntry(name: string, password: string, actions: string, groups?: string): Promise<unknown> {
   return JSON.parse(await authTool(["user", name, actions, ...(groups ? [groups] : [])], password));

@@ -7,6 +7,7 @@ import { startPushProxy, type PushProxy } from "../../tools/push/proxy.ts";
 import { containersTools, type ContainersTools } from "./harness/clients";
 import { requireBinaries, requireRoot, run } from "./harness/exec";
 import { sampleImage, writeLargeLayerLayout, writeOciLayout, type BuiltImage } from "./harness/images";
+import { authTool as runAuthTool } from "./harness/auth-tool";
 import { makeTempDir } from "./harness/proc";
 import { REPO_ROOT, startRegistry, type Registry } from "./harness/registry";
 
@@ -23,10 +24,7 @@ let image: BuiltImage;
 let layout: string;
 let jwt: string;
 
-async function authTool(args: string[], input?: string): Promise<string> {
-  const out = await run(process.execPath, [path.join(REPO_ROOT, "scripts/run-ts.mjs"), path.join(REPO_ROOT, "scripts/auth.ts"), ...args], { input, cwd: tmp.dir });
-  return out.stdout.trim();
-}
+const authTool = (args: string[], input?: string) => runAuthTool(tmp.dir, args, input);
 
 function push(args: string[], opts: { allowFailure?: boolean } = {}) {
   return run(process.execPath, [CLI, "push", "--state-file", path.join(tmp.dir, "state.json"), "--plain-http", ...args], { timeoutMs: 5 * 60_000, ...opts });

@@ -119,8 +119,7 @@ function bodyTooLarge(max: number): Response {
   const message =
     `request body exceeds this registry's limit of ${max} bytes; push large layers in chunks of at most ` +
     `${max} bytes (OCI-Chunk-Max-Length), e.g. through the push proxy or the push client (see the README: "Large layers behind a body limit")`;
-  const response = new RegistryError("SIZE_INVALID", message, { status: 413, headers: API_VERSION_HEADER }).toResponse();
-  return response;
+  return new RegistryError("SIZE_INVALID", message, { status: 413, headers: API_VERSION_HEADER }).toResponse();
 }
 
 /**

@@ -8,6 +8,7 @@ import { decodeParam, emptyBody, parseContentRange } from "../http";
 import { formatDigest, isSupportedAlgorithm, parseDigest, tryParseDigest, type Digest } from "../oci/digest";
 import { RegistryError } from "../oci/errors";
 import { assertName, isValidName } from "../oci/names";
+import type { BlobInfo } from "../storage/registry-store";
 import type { AppendOptions, UploadSessionApi } from "../uploads/protocol";
 import { unwrap, uploadHeaders } from "../uploads/sessions";
 
@@ -31,12 +32,16 @@ function session(ctx: RegistryContext, id: string): UploadSessionApi {
  */
 async function tryMount(ctx: RegistryContext, caller: Principal, name: string, digest: Digest, from: string | null): Promise<boolean> {
   if (await ctx.store.isLinked(name, digest)) return true;
+  let info: BlobInfo | null = null;
   if (from !== null) {
-    if (!isValidName(from) || !caller.can(from, "pull") || !(await ctx.store.isLinked(from, digest))) return false;
+    if (!isValidName(from) || !caller.can(from, "pull")) return false;
+    const source = await ctx.store.linkedBlob(from, digest);
+    if (!source) return false;
+    info = source.info; // the source link usually carries it: no second read
   } else if (!caller.canPullEverything) {
     return false;
   }
-  const info = await ctx.store.blobInfo(digest);
+  info ??= await ctx.store.blobInfo(digest);
   if (!info) return false;
   await ctx.store.link(name, digest, info);
   return true;

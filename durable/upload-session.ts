@@ -2,15 +2,15 @@
 // It adapts Durable Object storage and alarms to the runtime-independent UploadSessionCore.
 import { DurableObject } from "cloudflare:workers";
 import type { HashAlgorithm } from "../src/hash/resumable-hash";
-import type { Env } from "../src/env";
-import { uploadConfig } from "../src/env";
-import { R2ObjectStore } from "../src/storage/r2";
+import { R2ObjectStore } from "../src/runtimes/workers/r2";
+import type { Env } from "../src/runtimes/workers/env";
+import { uploadConfig } from "../src/settings";
 import type { AppendOptions, SessionResult, UploadSessionApi, UploadStatus } from "../src/uploads/protocol";
 import type { UploadSessions } from "../src/uploads/sessions";
 import { useSha256Wasm } from "../src/hash/sha256-wasm";
 import sha256Wasm from "../src/hash/sha256.wasm";
-import { UploadSessionCore } from "./session";
-import type { SessionStorage } from "./session-state";
+import { UploadSessionCore } from "../src/uploads/session";
+import type { SessionStorage } from "../src/uploads/session-state";
 
 // Upload bytes are hashed here: use the WebAssembly SHA-256 (a module import, as workerd requires).
 useSha256Wasm(sha256Wasm);

@@ -38,7 +38,7 @@ const buildDir = path.join(dataDir, "build");
 mkdirSync(buildDir, { recursive: true });
 const scriptPath = path.join(buildDir, "worker.mjs");
 await build({
-  entryPoints: [path.join(root, "src", "index.ts")],
+  entryPoints: [path.join(root, "src", "runtimes", "workers", "index.ts")],
   outfile: scriptPath,
   bundle: true,
   format: "esm",

@@ -53,3 +53,54 @@ export function restoreHash(state: Uint8Array): ResumableHash {
   if (!spec) throw new Error(`hash state: unknown algorithm tag ${state[1]}`);
   return BlockHash.fromState(spec, state);
 }
+
+/**
+ * How an upload session hashes. The portable engine (below) saves its state after every chunk, so
+ * any process can resume it. A native engine (node:crypto on Bun, Deno and Node) is several times
+ * faster but cannot save its state: `save` answers null, and a session restarted without its live
+ * hash re-reads the bytes it has stored once (as the reference registry does).
+ */
+export interface HashEngine {
+  create(algorithm: HashAlgorithm): RunningHash;
+  /** Rebuilds a hash saved by `save`. */
+  restore(state: Uint8Array): RunningHash;
+}
+
+export interface RunningHash {
+  readonly algorithm: HashAlgorithm;
+  readonly length: number;
+  update(data: Uint8Array): void;
+  digestHex(): string;
+  /** An independent copy at this point. */
+  fork(): RunningHash;
+  /** State that `restore` can rebuild, or null when this engine cannot save it. */
+  save(): Uint8Array | null;
+}
+
+class PortableHash implements RunningHash {
+  constructor(private readonly inner: ResumableHash) {}
+  get algorithm(): HashAlgorithm {
+    return this.inner.algorithm;
+  }
+  get length(): number {
+    return this.inner.length;
+  }
+  update(data: Uint8Array): void {
+    this.inner.update(data);
+  }
+  digestHex(): string {
+    return this.inner.digestHex();
+  }
+  fork(): RunningHash {
+    return new PortableHash(restoreHash(this.inner.exportState()));
+  }
+  save(): Uint8Array {
+    return this.inner.exportState();
+  }
+}
+
+/** The TypeScript / WebAssembly hashers of this folder: state saved after every chunk (Workers). */
+export const portableHashes: HashEngine = {
+  create: (algorithm) => new PortableHash(createHash(algorithm)),
+  restore: (state) => new PortableHash(restoreHash(state)),
+};

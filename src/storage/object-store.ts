@@ -1,5 +1,5 @@
 // The single interface every byte of registry storage goes through.
-// R2 is the first implementation (r2.ts); Bun/Deno adapters implement the same shape.
+// Implementations: R2 on Workers (src/runtimes/workers/r2.ts), the filesystem when self-hosted.
 
 export interface ObjectInfo {
   key: string;
@@ -46,4 +46,9 @@ export interface ObjectStore {
   uploadPart(key: string, uploadId: string, partNumber: number, data: Uint8Array): Promise<UploadedPart>;
   completeMultipart(key: string, uploadId: string, parts: UploadedPart[]): Promise<void>;
   abortMultipart(key: string, uploadId: string): Promise<void>;
+  /**
+   * The bytes of uploaded parts of an unfinished multipart upload, in order. Optional: R2 cannot
+   * read parts before completion. Upload sessions whose hash state cannot be saved need it.
+   */
+  readParts?(key: string, uploadId: string, parts: UploadedPart[]): ReadableStream<Uint8Array>;
 }

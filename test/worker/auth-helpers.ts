@@ -3,8 +3,8 @@
 import { env } from "cloudflare:test";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from "jose";
 import { expect } from "vitest";
-import { registryFor } from "../../src/index";
-import type { Env } from "../../src/env";
+import { registryFor } from "../../src/runtimes/workers/index";
+import type { Env } from "../../src/runtimes/workers/env";
 import { hashPassword } from "../../src/auth/passwords";
 import { BASE, MT, descriptor, digestOf, randomBytes, utf8 } from "./helpers";
 

@@ -2,8 +2,8 @@
 // is refused locally too, with 413 in the error envelope, and the upload session is left as it was.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import type { Env } from "../../src/env";
+import worker from "../../src/runtimes/workers/index";
+import type { Env } from "../../src/runtimes/workers/env";
 import * as h from "./helpers";
 
 const LIMIT = 1_000_000;

@@ -1,4 +1,4 @@
-// Types for `env` from "cloudflare:test" in this suite: the Worker's bindings (see src/env.ts).
+// Types for `env` from "cloudflare:test" in this suite: the Worker's bindings (see src/runtimes/workers/env.ts).
 declare namespace Cloudflare {
   interface Env {
     BUCKET: R2Bucket;

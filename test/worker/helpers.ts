@@ -365,7 +365,7 @@ export async function poolImage(pool: SeedPool, repo: string, opts: { docker?: b
 }
 
 // ---------------------------------------------------------------------------------------------
-// upload-session internals (durable/session-state.ts), for tests that check durability
+// upload-session internals (src/uploads/session-state.ts), for tests that check durability
 
 export interface StoredSession {
   name: string;

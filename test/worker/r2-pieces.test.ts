@@ -3,7 +3,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { keys } from "../../src/storage/layout";
-import { R2ObjectStore } from "../../src/storage/r2";
+import { R2ObjectStore } from "../../src/runtimes/workers/r2";
 import * as h from "./helpers";
 
 const { MiB } = h;

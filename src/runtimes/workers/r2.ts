@@ -1,6 +1,6 @@
 // ObjectStore on a Cloudflare R2 bucket binding.
-import { keys } from "./layout";
-import type { ByteRange, ListPage, ObjectBody, ObjectInfo, ObjectStore, UploadedPart } from "./object-store";
+import { keys } from "../../storage/layout";
+import type { ByteRange, ListPage, ObjectBody, ObjectInfo, ObjectStore, UploadedPart } from "../../storage/object-store";
 
 export interface R2StoreOptions {
   /**

@@ -1,15 +1,15 @@
 // Durable state of one upload session, and the small key-value interface it is kept in
 // (a Durable Object's storage here; any transactional store in other runtimes).
-import type { HashAlgorithm } from "../src/hash/resumable-hash";
-import type { UploadedPart } from "../src/storage/object-store";
+import type { HashAlgorithm } from "../hash/resumable-hash";
+import type { UploadedPart } from "../storage/object-store";
 
 export interface SessionState {
   name: string;
   algorithm: HashAlgorithm;
   /** Bytes accepted so far = bytes in uploaded parts + bytes in the tail. */
   offset: number;
-  /** Exported running hash of bytes [0, offset). */
-  hash: Uint8Array;
+  /** Saved running hash of bytes [0, offset); null when the hash engine cannot save its state. */
+  hash: Uint8Array | null;
   partSize: number;
   /** Object key of the multipart upload, once the first full part exists. */
   dataKey: string;

@@ -1,13 +1,14 @@
 // Cloudflare Workers entry: binds R2, the upload-session Durable Object and the auth settings
 // to the registry.
-import { createRegistry } from "./app";
-import { Authenticator } from "./auth/authenticator";
-import { r2ReadPieceBytes, requestBodyLimit, type Env } from "./env";
-import { R2ObjectStore } from "./storage/r2";
-import { RegistryStore } from "./storage/registry-store";
-import { durableUploadSessions } from "../durable/upload-session";
+import { createRegistry } from "../../app";
+import { Authenticator } from "../../auth/authenticator";
+import { requestBodyLimit } from "../../settings";
+import { r2ReadPieceBytes, type Env } from "./env";
+import { R2ObjectStore } from "./r2";
+import { RegistryStore } from "../../storage/registry-store";
+import { durableUploadSessions } from "../../../durable/upload-session";
 
-export { UploadSession } from "../durable/upload-session";
+export { UploadSession } from "../../../durable/upload-session";
 
 const MiB = 1024 * 1024;
 

@@ -5,19 +5,21 @@
 // fill a part yet are the "tail", kept in session storage until more arrive or the upload closes.
 // State (offset, hash, parts, tail) is committed at every part boundary and at the end of every
 // chunk, so the session survives retries and restarts.
-import { concatBytes } from "../src/bytes";
-import { createHash, restoreHash, type HashAlgorithm, type ResumableHash } from "../src/hash/resumable-hash";
-import { digestBytes, formatDigest, parseDigest, type Digest } from "../src/oci/digest";
-import type { ErrorCode } from "../src/oci/errors";
-import type { ObjectStore } from "../src/storage/object-store";
-import { keys } from "../src/storage/layout";
-import { RegistryStore, type BlobInfo } from "../src/storage/registry-store";
-import type { AppendOptions, SessionResult, UploadFailure, UploadSessionApi, UploadStatus } from "../src/uploads/protocol";
+import { concatBytes } from "../bytes";
+import { portableHashes, type HashAlgorithm, type HashEngine, type RunningHash } from "../hash/resumable-hash";
+import { digestBytes, formatDigest, parseDigest, type Digest } from "../oci/digest";
+import type { ErrorCode } from "../oci/errors";
+import type { ObjectStore } from "../storage/object-store";
+import { keys } from "../storage/layout";
+import { RegistryStore, type BlobInfo } from "../storage/registry-store";
+import type { AppendOptions, SessionResult, UploadFailure, UploadSessionApi, UploadStatus } from "./protocol";
 import { STATE_KEY, TAIL_SEGMENT, tailKey, type SessionState, type SessionStorage } from "./session-state";
 
 export interface SessionConfig {
   partSize: number;
   ttlMs: number;
+  /** How bytes are hashed on the way in; default the portable hashers, whose state is saved. */
+  hashes?: HashEngine;
   now?: () => number;
 }
 
@@ -34,7 +36,10 @@ export class UploadSessionCore implements UploadSessionApi {
   private state: SessionState | null | undefined; // undefined: not loaded yet; null: no session
   private busy = false;
   private cancelled = false;
+  /** The running hash of the committed bytes [0, offset), kept between requests in this process. */
+  private committedHash: RunningHash | null = null;
   private readonly registry: RegistryStore;
+  private readonly hashes: HashEngine;
 
   constructor(
     private readonly id: string,
@@ -43,6 +48,7 @@ export class UploadSessionCore implements UploadSessionApi {
     private readonly config: SessionConfig,
   ) {
     this.registry = new RegistryStore(objects);
+    this.hashes = config.hashes ?? portableHashes;
   }
 
   private now(): number {
@@ -52,11 +58,12 @@ export class UploadSessionCore implements UploadSessionApi {
   create(name: string, algorithm: HashAlgorithm): Promise<SessionResult<UploadStatus>> {
     return this.run(async () => {
       if (await this.load()) throw fail("BLOB_UPLOAD_INVALID", "upload session already exists");
+      const hash = this.hashes.create(algorithm);
       const state: SessionState = {
         name,
         algorithm,
         offset: 0,
-        hash: createHash(algorithm).exportState(),
+        hash: hash.save(),
         partSize: this.config.partSize,
         dataKey: keys.blobData(this.id),
         parts: [],
@@ -64,7 +71,7 @@ export class UploadSessionCore implements UploadSessionApi {
         tailLength: 0,
         expiresAt: 0,
       };
-      await this.save(state);
+      await this.save(state, {}, [], hash);
       return { offset: 0 };
     });
   }
@@ -95,7 +102,7 @@ export class UploadSessionCore implements UploadSessionApi {
         const expected = parseDigest(digest);
         let blob: BlobInfo;
         if (expected.algorithm === state.algorithm) {
-          const actual = { algorithm: state.algorithm, hex: restoreHash(state.hash).digestHex() };
+          const actual = { algorithm: state.algorithm, hex: (await this.hashAt(state)).digestHex() };
           if (actual.hex !== expected.hex) throw digestMismatch(expected, actual);
           blob = await this.publish(state, expected);
         } else {
@@ -187,7 +194,7 @@ export class UploadSessionCore implements UploadSessionApi {
    * offset where it was. Parts uploaded meanwhile are overwritten when the chunk is sent again.
    */
   private async receive(state: SessionState, body: ReadableStream<Uint8Array>, wholeChunk = false): Promise<void> {
-    const hash = restoreHash(state.hash);
+    const hash = await this.hashAt(state);
     const staleTail: string[] = [];
     let pending: Uint8Array[] = [];
     let pendingLength = 0;
@@ -226,7 +233,7 @@ export class UploadSessionCore implements UploadSessionApi {
   }
 
   /** Uploads tail + pending as the next part; returns the tail keys it replaced (deleted now when `commit`). */
-  private async uploadFullPart(state: SessionState, pending: Uint8Array[], pendingLength: number, hash: ResumableHash, commit: boolean): Promise<string[]> {
+  private async uploadFullPart(state: SessionState, pending: Uint8Array[], pendingLength: number, hash: RunningHash, commit: boolean): Promise<string[]> {
     this.assertLive();
     const tail = await this.readTail(state);
     const part = concatBytes([...tail, ...pending], state.tailLength + pendingLength);
@@ -240,15 +247,15 @@ export class UploadSessionCore implements UploadSessionApi {
     const oldTail = tailKeys(state.tailSegments);
     state.parts.push(uploaded);
     state.offset += pendingLength;
-    state.hash = hash.exportState();
+    state.hash = hash.save();
     state.tailSegments = 0;
     state.tailLength = 0;
     if (!commit) return oldTail;
-    await this.save(state, {}, oldTail);
+    await this.save(state, {}, oldTail, hash);
     return [];
   }
 
-  private async appendTail(state: SessionState, pending: Uint8Array[], pendingLength: number, hash: ResumableHash, staleTail: string[] = []): Promise<void> {
+  private async appendTail(state: SessionState, pending: Uint8Array[], pendingLength: number, hash: RunningHash, staleTail: string[] = []): Promise<void> {
     this.assertLive();
     // Top up the last segment first, so many tiny chunks do not become many tiny keys.
     let chunks = pending;
@@ -270,8 +277,8 @@ export class UploadSessionCore implements UploadSessionApi {
     state.tailSegments = segments;
     state.tailLength += pendingLength;
     state.offset += pendingLength;
-    state.hash = hash.exportState();
-    await this.save(state, entries, staleTail.filter((k) => !(k in entries)));
+    state.hash = hash.save();
+    await this.save(state, entries, staleTail.filter((k) => !(k in entries)), hash);
   }
 
   private async readTailBytes(state: SessionState): Promise<Uint8Array> {
@@ -320,9 +327,8 @@ export class UploadSessionCore implements UploadSessionApi {
     await this.completeMultipart(state);
     const object = await this.objects.get(state.dataKey);
     if (!object) throw new Error(`completed upload ${state.dataKey} is missing`);
-    const hash = createHash(digest.algorithm);
-    const reader = object.body.getReader();
-    for (let r = await reader.read(); !r.done; r = await reader.read()) hash.update(r.value);
+    const hash = this.hashes.create(digest.algorithm);
+    await feed(hash, object.body);
     const actual = { algorithm: digest.algorithm, hex: hash.digestHex() };
     const existing = actual.hex === digest.hex ? await this.registry.blobInfo(digest) : null;
     if (actual.hex !== digest.hex || existing) await this.objects.delete(state.dataKey);
@@ -363,12 +369,37 @@ export class UploadSessionCore implements UploadSessionApi {
     if (this.cancelled) throw fail("BLOB_UPLOAD_UNKNOWN", "upload session was cancelled");
   }
 
-  private async save(state: SessionState, entries: Record<string, unknown> = {}, deletes: string[] = []): Promise<void> {
+  /** Commits the state; `hash` (when given) is the running hash of the bytes it now covers. */
+  private async save(state: SessionState, entries: Record<string, unknown> = {}, deletes: string[] = [], hash?: RunningHash): Promise<void> {
     this.assertLive(); // a cancelled session must not be written back
     state.expiresAt = this.now() + this.config.ttlMs;
     await this.storage.commit({ ...entries, [STATE_KEY]: state }, deletes);
     await this.storage.setAlarm(state.expiresAt);
     this.state = state;
+    if (hash) this.committedHash = hash.fork();
+  }
+
+  /**
+   * A running hash of the committed bytes, to continue from: the one kept in memory, else the
+   * saved state, else (an engine that cannot save, after a restart) the stored bytes hashed again.
+   */
+  private async hashAt(state: SessionState): Promise<RunningHash> {
+    const live = this.committedHash;
+    if (live && live.algorithm === state.algorithm && live.length === state.offset) return live.fork();
+    if (state.hash) return this.hashes.restore(state.hash);
+    const hash = this.hashes.create(state.algorithm);
+    if (state.parts.length > 0) {
+      if (!this.objects.readParts || !state.multipartId) {
+        throw new Error(`upload ${this.id}: no saved hash state, and the store cannot read uploaded parts`);
+      }
+      await feed(hash, this.objects.readParts(state.dataKey, state.multipartId, state.parts));
+    }
+    for (const segment of await this.readTail(state)) hash.update(segment);
+    if (hash.length !== state.offset) {
+      throw new Error(`upload ${this.id}: ${hash.length} bytes stored, but the session is at ${state.offset}`);
+    }
+    this.committedHash = hash.fork();
+    return hash;
   }
 }
 
@@ -376,6 +407,11 @@ function digestMismatch(expected: Digest, actual: Digest): Failure {
   return fail("DIGEST_INVALID", "digest does not match the uploaded content", {
     detail: { expected: formatDigest(expected), actual: formatDigest(actual) },
   });
+}
+
+async function feed(hash: RunningHash, body: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = body.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) hash.update(r.value);
 }
 
 function tailKeys(count: number): string[] {

@@ -1,0 +1,20 @@
+// The Workers deployment's bindings (wrangler.toml) next to the registry settings (vars, secrets).
+import type { RegistrySettings } from "../../settings";
+import type { UploadSession } from "../../../durable/upload-session";
+
+export interface Env extends RegistrySettings {
+  BUCKET: R2Bucket;
+  UPLOADS: DurableObjectNamespace<UploadSession>;
+  /** Read large blobs in ranged GETs of this many bytes (0 or absent: one GET); see r2.ts. */
+  R2_READ_PIECE_BYTES?: string;
+}
+
+const MiB = 1024 * 1024;
+
+export function r2ReadPieceBytes(env: Env): number {
+  const bytes = Number(env.R2_READ_PIECE_BYTES ?? 0);
+  if (!Number.isInteger(bytes) || (bytes !== 0 && bytes < MiB)) {
+    throw new Error(`R2_READ_PIECE_BYTES must be 0 or an integer of at least 1 MiB, got ${env.R2_READ_PIECE_BYTES}`);
+  }
+  return bytes;
+}

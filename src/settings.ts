@@ -1,0 +1,39 @@
+// Registry settings by name, the same names on every runtime: Workers vars and secrets, or the
+// environment and settings file of a self-hosted process. Read and checked in one place.
+import type { AuthEnv } from "./auth/config";
+import type { SessionConfig } from "./uploads/session";
+
+/** Upload, limit and auth settings (AuthEnv, documented in the README). */
+export interface RegistrySettings extends AuthEnv {
+  /** Multipart part size in bytes (5 to 32 MiB); default 8 MiB. */
+  UPLOAD_PART_SIZE?: string;
+  /** Idle upload sessions are aborted after this many seconds; default 24 h. */
+  UPLOAD_TTL_SECONDS?: string;
+  /**
+   * Largest request body in bytes, as the Cloudflare plan enforces it at the edge (100 MB on
+   * Free/Pro). Unset: no limit. Set locally, the registry refuses the same bodies the edge would.
+   */
+  MAX_REQUEST_BODY_BYTES?: string;
+}
+
+const MiB = 1024 * 1024;
+
+export function uploadConfig(settings: RegistrySettings): SessionConfig {
+  const partSize = Number(settings.UPLOAD_PART_SIZE ?? 8 * MiB);
+  const ttlSeconds = Number(settings.UPLOAD_TTL_SECONDS ?? 24 * 3600);
+  // A session holds about two parts in memory while cutting one; isolates have 128 MB.
+  if (!Number.isInteger(partSize) || partSize < 5 * MiB || partSize > 32 * MiB) {
+    throw new Error(`UPLOAD_PART_SIZE must be an integer between 5 MiB and 32 MiB, got ${settings.UPLOAD_PART_SIZE}`);
+  }
+  if (!(ttlSeconds > 0)) throw new Error(`UPLOAD_TTL_SECONDS must be positive, got ${settings.UPLOAD_TTL_SECONDS}`);
+  return { partSize, ttlMs: ttlSeconds * 1000 };
+}
+
+/** The configured request body limit in bytes, or null when there is none. */
+export function requestBodyLimit(settings: RegistrySettings): number | null {
+  const raw = settings.MAX_REQUEST_BODY_BYTES;
+  if (raw === undefined || raw === "") return null;
+  const max = Number(raw);
+  if (!Number.isInteger(max) || max < 1) throw new Error(`MAX_REQUEST_BODY_BYTES must be a positive integer, got ${raw}`);
+  return max;
+}

@@ -6,4 +6,5 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
   docker.io containerd runc crun podman buildah skopeo umoci \
   uidmap fuse-overlayfs slirp4netns iptables ca-certificates \
-  openssl python3-jwt python3-cryptography
+  openssl python3-jwt python3-cryptography \
+  docker-registry chromium wrk

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Request } from "playwright-core";
 import { startRegistry, type RunningRegistry } from "../conformance/registry";
 import { getManifest } from "../conformance/oci";
-import { useBrowser, usePages } from "./browser";
+import { screenshot, useBrowser, usePages } from "./browser";
 import { AuthorizedClient, basicAuth } from "./fixtures";
 import { ALICE, BOB, basicMode, expectSignedInAs, pushAuthFixtures, repositories, signIn, type AuthFixtures } from "./auth";
 
@@ -70,6 +70,7 @@ describe("signing in", () => {
     await expect.poll(() => page.locator("form.signin .error").innerText()).toBe("Sign-in failed: UNAUTHORIZED: invalid username or password");
     expect(await page.locator(".who").innerText()).toContain("Anonymous");
     expect(await page.evaluate("sessionStorage.length")).toBe(0);
+    await screenshot(page, "sign-in");
   });
 
   it("a pull-only user browses private repositories; the registry refuses their delete, and the page says why", async () => {

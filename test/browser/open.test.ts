@@ -209,8 +209,11 @@ describe("a manifest", () => {
     const page = await visit("#/library/nginx:1.27");
     const platforms = page.locator("section", { has: page.getByRole("heading", { name: "Platforms" }) }).locator("table > tbody > tr");
     await expect.poll(() => platforms.count()).toBe(2);
-    expect(await platforms.nth(0).innerText()).toContain("linux/amd64");
-    expect(await platforms.nth(1).innerText()).toContain("linux/arm64/v8");
+    await expect.poll(() => platforms.nth(0).innerText()).toMatch(new RegExp(`linux/amd64.*${megabytes(fixtures.nginxAmd64.contentSize)}`, "s"));
+    await expect.poll(() => platforms.nth(1).innerText()).toMatch(new RegExp(`linux/arm64/v8.*${megabytes(fixtures.nginxArm64.contentSize)}`, "s"));
+    const total = megabytes(fixtures.nginxAmd64.contentSize + fixtures.nginxArm64.contentSize);
+    await expect.poll(() => page.locator("dl.facts").first().innerText()).toContain(`${total} (configs and layers of its images)`);
+    await screenshot(page, "index");
     await platforms.nth(1).getByRole("link").click();
     await expect.poll(() => page.url()).toBe(`${registry.url}/#/library/nginx@${fixtures.nginxArm64.descriptor.digest}`);
     await expect.poll(() => page.locator("section", { has: page.getByRole("heading", { name: "Config" }) }).innerText()).toContain("linux/arm64/v8");
@@ -256,6 +259,7 @@ describe("registry data is text, never script", () => {
     expect(await page.locator("a[href^='javascript:'], a[href]:not([href^='#'])").count()).toBe(0);
     expect(await page.locator("script").evaluateAll((scripts) => scripts.map((s) => s.getAttribute("src")))).toEqual(["/browse/app.js"]);
     expect(await pwned(page)).toBeUndefined();
+    await screenshot(page, "hostile");
 
     await page.goto(`${registry.url}/#/qa/hostile`);
     const row = await tagRow(page, "xss");

@@ -1,7 +1,7 @@
 // @ts-check
 // Builds the page from registry data without ever parsing that data as HTML: every value ends up
 // in a text node or an attribute set with setAttribute. (The page's Content-Security-Policy also
-// enforces Trusted Types, so an innerHTML assignment would throw instead of rendering.)
+// enforces Trusted Types: assigning a string to an HTML sink would throw instead of rendering.)
 
 /** @typedef {Node | string | number | null | undefined | false} Child */
 /** @typedef {Record<string, string | number | boolean | ((event: any) => void) | undefined>} Props */

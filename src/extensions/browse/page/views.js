@@ -112,9 +112,12 @@ function pullReference(name) {
   return `${location.host}/${name}`;
 }
 
-/** @param {string} digest @param {string} [href] */
-function digestCell(digest, href) {
-  const label = h("code", { title: digest }, shortDigest(digest));
+/**
+ * A digest, shortened where space is scarce (the tag list), whole elsewhere.
+ * @param {string} digest @param {string} [href] @param {boolean} [whole]
+ */
+function digestCell(digest, href, whole = true) {
+  const label = h("code", { title: digest, class: whole ? "digest" : "digest-short" }, whole ? digest : shortDigest(digest));
   return href ? h("a", { href }, label) : label;
 }
 
@@ -132,6 +135,11 @@ function table(headings, rows, className = "") {
   );
 }
 
+/** A size that never breaks between number and unit. @param {unknown} bytes */
+function size(bytes) {
+  return h("span", { class: "size" }, formatBytes(bytes));
+}
+
 /** Key/value pairs as a definition list (values of any JSON type). @param {[string, unknown][]} pairs */
 function facts(pairs) {
   return h(
@@ -146,6 +154,13 @@ function keyValues(map) {
   const entries = map && typeof map === "object" && !Array.isArray(map) ? Object.entries(map) : [];
   if (entries.length === 0) return null;
   return table(["Key", "Value"], entries.map(([key, value]) => [h("code", {}, key), h("span", { class: "value" }, text(value))]), "kv");
+}
+
+/** Annotations inside a table cell: one "key: value" line each. @param {unknown} map */
+function compactKeyValues(map) {
+  const entries = map && typeof map === "object" && !Array.isArray(map) ? Object.entries(map) : [];
+  if (entries.length === 0) return null;
+  return h("ul", { class: "kv-compact" }, entries.map(([key, value]) => h("li", {}, h("code", {}, key), " ", h("span", { class: "value" }, text(value)))));
 }
 
 /** @param {string} title @param {...(Node | string | null | undefined | false)} content */
@@ -402,12 +417,12 @@ export async function repositoryView(ctx, name) {
       );
       describeTag(registry, name, tag, limit).then(
         (info) => {
-          const [digest, kind, platforms, size, created] = cells;
+          const [digest, kind, platforms, bytes, created] = cells;
           cells.forEach((c) => c.classList.remove("muted"));
-          replace(/** @type {HTMLElement} */ (digest), digestCell(info.digest, route.digest(name, info.digest)));
+          replace(/** @type {HTMLElement} */ (digest), digestCell(info.digest, route.digest(name, info.digest), false));
           replace(/** @type {HTMLElement} */ (kind), h("span", { class: `badge ${info.kind === "index" || info.kind === "image" ? info.kind : "artifact"}` }, info.kind));
           replace(/** @type {HTMLElement} */ (platforms), info.platforms.length ? info.platforms.join(", ") : "—");
-          replace(/** @type {HTMLElement} */ (size), formatBytes(info.size));
+          replace(/** @type {HTMLElement} */ (bytes), size(info.size));
           replace(/** @type {HTMLElement} */ (created), formatDate(info.created));
         },
         (err) => replace(/** @type {HTMLElement} */ (cells[0]), h("span", { class: "error-inline" }, errorText(err))),
@@ -443,6 +458,10 @@ export async function manifestView(ctx, name, reference) {
   const { doc, digest, mediaType } = manifest;
   const kind = kindOf(doc, mediaType);
   const host = pullReference(name);
+  const children = Array.isArray(doc.manifests) ? doc.manifests : [];
+  // An index's size is its images' configs and layers, filled in as their manifests arrive.
+  const indexSize = h("span", { class: "muted" }, "…");
+  const childSizes = children.map(() => h("span", { class: "size muted" }, "…"));
   const commands = h("div", { class: "commands" }, reference.tag ? commandLine(`docker pull ${host}:${reference.tag}`) : null, commandLine(`docker pull ${host}@${digest}`));
 
   const overview = facts(
@@ -451,7 +470,7 @@ export async function manifestView(ctx, name, reference) {
       ["Media type", mediaType],
       ["Kind", h("span", { class: `badge ${kind}` }, kind)],
       typeof doc.artifactType === "string" ? ["Artifact type", doc.artifactType] : null,
-      ["Size", kind === "index" ? `${formatBytes(manifest.size)} (the index itself)` : `${formatBytes(imageSize(doc))} (config and layers)`],
+      ["Size", kind === "index" ? indexSize : `${formatBytes(imageSize(doc))} (config and layers)`],
       doc.annotations?.[CREATED] !== undefined ? ["Created", formatDate(doc.annotations[CREATED])] : null,
       doc.subject && typeof doc.subject.digest === "string"
         ? ["Refers to", h("a", { href: route.digest(name, doc.subject.digest) }, h("code", {}, doc.subject.digest))]
@@ -463,7 +482,6 @@ export async function manifestView(ctx, name, reference) {
   const referrersSlot = h("div", {}, h("p", { class: "muted" }, "Loading referrers…"));
   const deleteSlot = h("div", {});
   const layers = Array.isArray(doc.layers) ? doc.layers : [];
-  const children = Array.isArray(doc.manifests) ? doc.manifests : [];
 
   replace(
     main,
@@ -476,11 +494,11 @@ export async function manifestView(ctx, name, reference) {
           "Platforms",
           table(
             ["Platform", "Digest", "Media type", "Size"],
-            children.map((/** @type {any} */ c) => [
+            children.map((/** @type {any} */ c, /** @type {number} */ i) => [
               isAttestation(c) ? h("span", { class: "muted" }, "attestation") : formatPlatform(c.platform) || "—",
-              digestCell(String(c.digest), typeof c.digest === "string" ? route.digest(name, c.digest) : undefined),
+              digestCell(String(c.digest), typeof c.digest === "string" ? route.digest(name, c.digest) : undefined, false),
               text(c.mediaType),
-              formatBytes(c.size),
+              /** @type {HTMLElement} */ (childSizes[i]),
             ]),
           ),
         )
@@ -493,7 +511,28 @@ export async function manifestView(ctx, name, reference) {
     h("section", { class: "danger-zone" }, h("h2", {}, "Delete"), deleteSlot),
   );
 
-  if (kind !== "index") {
+  if (kind === "index") {
+    const limit = limiter(4);
+    Promise.all(
+      children.map((/** @type {any} */ c, /** @type {number} */ i) =>
+        limit(() => registry.manifest(name, String(c.digest))).then(
+          (child) => {
+            const bytes = imageSize(child.doc);
+            const cell = /** @type {HTMLElement} */ (childSizes[i]);
+            cell.classList.remove("muted");
+            replace(cell, formatBytes(bytes));
+            return isAttestation(c) ? 0 : bytes;
+          },
+          () => null,
+        ),
+      ),
+    ).then((sizes) => {
+      if (!ctx.current()) return;
+      indexSize.classList.remove("muted");
+      const total = sizes.every((s) => s !== null) ? sizes.reduce((a, b) => (a ?? 0) + (b ?? 0), 0) : null;
+      replace(indexSize, `${formatBytes(total)} (configs and layers of its images)`);
+    });
+  } else {
     configOf(registry, name, doc.config).then(
       (config) => ctx.current() && replace(configSlot, configDetails(doc.config, config)),
       (err) => ctx.current() && replace(configSlot, configDetails(doc.config, null), errorBox(err)),
@@ -509,15 +548,15 @@ export async function manifestView(ctx, name, reference) {
 /** @param {any[]} layers */
 function layersTable(layers) {
   if (layers.length === 0) return h("p", { class: "empty" }, "No layers.");
-  const annotated = layers.some((layer) => keyValues(layer?.annotations) !== null);
+  const annotated = layers.some((layer) => compactKeyValues(layer?.annotations) !== null);
   return table(
     ["#", "Digest", "Media type", "Size", ...(annotated ? ["Annotations"] : [])],
     layers.map((layer, i) => [
       String(i + 1),
       digestCell(String(layer?.digest)),
       text(layer?.mediaType),
-      formatBytes(layer?.size),
-      ...(annotated ? [keyValues(layer?.annotations) ?? ""] : []),
+      size(layer?.size),
+      ...(annotated ? [compactKeyValues(layer?.annotations) ?? ""] : []),
     ]),
     "layers",
   );
@@ -544,7 +583,7 @@ function configDetails(descriptor, config) {
       run.User ? ["User", run.User] : null,
       Array.isArray(run.Env) && run.Env.length ? ["Environment", h("ul", { class: "plain" }, run.Env.map((/** @type {unknown} */ e) => h("li", {}, h("code", {}, text(e)))))] : null,
       run.ExposedPorts && typeof run.ExposedPorts === "object" ? ["Ports", Object.keys(run.ExposedPorts).join(", ")] : null,
-      Array.isArray(config.history) ? ["History", `${config.history.length} steps`] : null,
+      Array.isArray(config.history) ? ["History", `${config.history.length} ${config.history.length === 1 ? "step" : "steps"}`] : null,
     ].filter((pair) => pair !== null)
   );
   return h("div", {}, facts(pairs), run.Labels ? h("h3", {}, "Labels") : null, keyValues(run.Labels), rawJson("Config JSON", config));
@@ -557,9 +596,9 @@ function referrersTable(name, list) {
     ["Artifact type", "Digest", "Size", "Annotations"],
     list.map((r) => [
       text(r.artifactType ?? r.mediaType),
-      digestCell(String(r.digest), typeof r.digest === "string" ? route.digest(name, r.digest) : undefined),
-      formatBytes(r.size),
-      keyValues(r.annotations) ?? "",
+      digestCell(String(r.digest), typeof r.digest === "string" ? route.digest(name, r.digest) : undefined, false),
+      size(r.size),
+      compactKeyValues(r.annotations) ?? "",
     ]),
     "referrers",
   );

@@ -43,7 +43,7 @@ describe("anonymous", () => {
     const { page } = await pages.visit(`${registry.url}/#/private/app`);
     const form = page.locator("form.signin");
     await form.waitFor();
-    expect(await form.innerText()).toContain("Sign in to see this.");
+    expect(await form.innerText()).toContain("Sign in to see this (the registry said UNAUTHORIZED: authentication required).");
     await signIn(page, BOB);
     await expectSignedInAs(page, BOB.name);
     await expect.poll(() => page.locator("tr[data-tag]").count()).toBe(2);
@@ -63,6 +63,17 @@ describe("anonymous", () => {
 });
 
 describe("signing in", () => {
+  it("a sign-in the registry no longer accepts (password changed) ends, and the page asks again", async () => {
+    const { page } = await pages.visit(`${registry.url}/`);
+    await expect.poll(() => repositories(page)).toEqual(["public/tools"]);
+    await page.evaluate(`sessionStorage.setItem("edge-registry.browse.session", JSON.stringify({ mode: "basic", username: "alice", password: "old-password" }))`);
+    await page.goto(`${registry.url}/#/private/app`);
+    await page.reload();
+    await expect.poll(() => page.locator("form.signin").innerText()).toContain("UNAUTHORIZED: invalid username or password");
+    expect(await page.locator(".who").innerText()).toContain("Anonymous");
+    expect(await page.evaluate("sessionStorage.length")).toBe(0);
+  });
+
   it("shows the registry's error for a wrong password and stays anonymous", async () => {
     const { page } = await pages.visit(`${registry.url}/`);
     await expect.poll(() => repositories(page)).toEqual(["public/tools"]);

@@ -51,6 +51,17 @@ describe("anonymous", () => {
 });
 
 describe("signing in", () => {
+  it("a refresh token the token service refuses ends the sign-in, and the page asks again", async () => {
+    const { page } = await pages.visit(`${registry.url}/`);
+    await expect.poll(() => repositories(page)).toEqual(["public/tools"]);
+    await page.evaluate(`sessionStorage.setItem("edge-registry.browse.session", JSON.stringify({ mode: "token", username: "alice", refreshToken: "e30.e30.AAAA" }))`);
+    await page.goto(`${registry.url}/#/private/app`);
+    await page.reload();
+    await expect.poll(() => page.locator("form.signin").innerText()).toContain("your sign-in is no longer valid (invalid refresh token");
+    expect(await page.locator(".who").innerText()).toContain("Anonymous");
+    expect(await page.evaluate("sessionStorage.length")).toBe(0);
+  });
+
   it("shows the token service's error for a wrong password and stays anonymous", async () => {
     const { page } = await pages.visit(`${registry.url}/`);
     await expect.poll(() => repositories(page)).toEqual(["public/tools"]);

@@ -127,6 +127,8 @@ export class Registry {
     this.session = null;
     /** @type {Map<string, Token>} tokens by scope */
     this.tokens = new Map();
+    /** Called when the registry stops accepting this tab's sign-in. */
+    this.onSessionEnd = () => {};
   }
 
   get username() {
@@ -183,6 +185,12 @@ export class Registry {
     sessionStorage.removeItem(SESSION_KEY);
   }
 
+  /** The credentials no longer work (password changed, refresh token expired): back to anonymous. */
+  endSession() {
+    this.signOut();
+    this.onSessionEnd();
+  }
+
   /**
    * A bearer token for `scope`, from the cache or the token service: with the refresh token when
    * signed in, anonymous otherwise (the registry's rules decide what anonymous callers get).
@@ -204,7 +212,12 @@ export class Registry {
       const headers = this.session?.password !== undefined ? { Authorization: basicAuthorization(this.session.username, this.session.password) } : {};
       response = await fetch(url, { headers, credentials: "omit", cache: "no-store" });
     }
-    if (!response.ok) throw await errorFrom(response);
+    if (!response.ok) {
+      const error = await errorFrom(response);
+      if (response.status !== 401 || !this.session) throw error;
+      this.endSession();
+      throw new ApiError(401, error.code, `your sign-in is no longer valid (${error.message}): sign in again`);
+    }
     const body = await response.json();
     const value = typeof body.token === "string" ? body.token : String(body.access_token ?? "");
     const lifetime = Number(body.expires_in) > 0 ? Number(body.expires_in) : 60;
@@ -238,6 +251,8 @@ export class Registry {
       headers.set("Authorization", `Bearer ${token.token}`);
       response = await send();
     }
+    // Signed-in callers lacking a right get 403; a 401 means the credentials themselves failed.
+    if (response.status === 401 && this.session) this.endSession();
     return response;
   }
 

@@ -6,6 +6,7 @@ import { h, replace } from "./dom.js";
 import { errorBox, manifestView, repositoriesView, repositoryView, route, signInForm } from "./views.js";
 
 const registry = new Registry();
+registry.onSessionEnd = () => renderWho();
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
 const crumbs = /** @type {HTMLElement} */ (document.getElementById("crumbs"));
 const who = /** @type {HTMLElement} */ (document.getElementById("who"));

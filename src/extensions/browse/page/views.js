@@ -228,7 +228,7 @@ function needsSignIn(ctx, err) {
 
 /** What a view shows when a request fails: the sign-in form, or the registry's error. @param {ViewContext} ctx @param {unknown} err */
 function failure(ctx, err) {
-  if (needsSignIn(ctx, err)) return signInForm(ctx, "Sign in to see this.");
+  if (needsSignIn(ctx, err)) return signInForm(ctx, `Sign in to see this (the registry said ${errorText(err)}).`);
   return errorBox(err);
 }
 

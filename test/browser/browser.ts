@@ -137,11 +137,12 @@ export function usePages(browser: () => Browser): { visit(url: string): Promise<
   };
 }
 
-/** Saves a screenshot of the page as it is (full page) under SCREENSHOT_DIR. */
+/** Saves a screenshot of the page down to the end of its content (desktop width) under SCREENSHOT_DIR. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  const bottom = Number(await page.evaluate("Math.ceil(document.querySelector('main').getBoundingClientRect().bottom + window.scrollY)"));
+  await page.screenshot({ path: file, fullPage: true, clip: { x: 0, y: 0, width: DESKTOP.width, height: Math.max(bottom + 8, 360) } });
   return file;
 }
 

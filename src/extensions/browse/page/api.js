@@ -121,8 +121,8 @@ export class Registry {
     /** Token mode: where tokens come from, and for which service. */
     this.realm = "";
     this.service = "";
-    /** Why a misconfigured registry refuses everything. */
-    this.refusal = "";
+    /** @type {ApiError | null} why a misconfigured registry refuses everything */
+    this.refusal = null;
     /** @type {Session | null} */
     this.session = null;
     /** @type {Map<string, Token>} tokens by scope */
@@ -147,7 +147,7 @@ export class Registry {
     } else if (challenge?.scheme === "basic") this.mode = "basic";
     else {
       this.mode = "refusing";
-      this.refusal = (await errorFrom(response)).message;
+      this.refusal = await errorFrom(response);
     }
     this.session = this.mode === "basic" || this.mode === "token" ? loadSession(this.mode) : null;
   }

@@ -100,7 +100,7 @@ async function show() {
   renderWho();
   document.title = current.view === "repositories" ? `Registry · ${location.host}` : `${current.name} · ${location.host}`;
   const ctx = context(mine);
-  if (registry.mode === "refusing") return replace(main, errorBox(`The registry refuses every request: ${registry.refusal}`));
+  if (registry.mode === "refusing") return replace(main, errorBox(registry.refusal));
   if (current.view === "repositories") await repositoriesView(ctx);
   else if (current.view === "repository") await repositoryView(ctx, current.name);
   else await manifestView(ctx, current.name, current);

@@ -4,6 +4,7 @@ import { Router, type IRequest } from "itty-router";
 import type { Principal, Requirement } from "./auth/access";
 import { tokenEndpoint } from "./auth/token-service";
 import type { RegistryContext } from "./context";
+import { BROWSE_ROUTES } from "./extensions/browse";
 import { API_VERSION_HEADER, withBodyLimit } from "./http";
 import { RegistryError, errorResponse } from "./oci/errors";
 import { deleteBlob, getBlob } from "./routes/blobs";
@@ -85,8 +86,12 @@ export function createRegistry(ctx: RegistryContext): (request: Request) => Prom
     .all("/v2/:name+/referrers/:digest", unsupported)
     // The Docker token flow's token service (when this registry issues tokens itself).
     .get("/token", token)
-    .post("/token", token)
-    .all("*", notFound);
+    .post("/token", token);
+  // The browse page (an optional extension, BROWSE_PAGE): GET and HEAD of its own paths only.
+  if (ctx.browsePage !== false) {
+    for (const { path, serve } of BROWSE_ROUTES) router.get(path, serve).head(path, serve).all(path, unsupported);
+  }
+  router.all("*", notFound);
 
   const limit = ctx.maxRequestBodyBytes ?? null;
   return (request) => withBodyLimit(request, limit, (limited) => router.fetch(limited, ctx));

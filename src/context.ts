@@ -14,4 +14,6 @@ export interface RegistryContext {
   chunkMinLength: number;
   /** Largest request body (the platform's limit); advertised as OCI-Chunk-Max-Length. Absent: none. */
   maxRequestBodyBytes?: number | null;
+  /** Serve the browse page at / (BROWSE_PAGE); absent: on. */
+  browsePage?: boolean;
 }

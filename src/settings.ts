@@ -14,6 +14,8 @@ export interface RegistrySettings extends AuthEnv {
    * Free/Pro). Unset: no limit. Set locally, the registry refuses the same bodies the edge would.
    */
   MAX_REQUEST_BODY_BYTES?: string;
+  /** "on" (default): the browse page at / (src/extensions/browse/); "off": / is a 404 like any unknown path. */
+  BROWSE_PAGE?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -27,6 +29,14 @@ export function uploadConfig(settings: RegistrySettings): SessionConfig {
   }
   if (!(ttlSeconds > 0)) throw new Error(`UPLOAD_TTL_SECONDS must be positive, got ${settings.UPLOAD_TTL_SECONDS}`);
   return { partSize, ttlMs: ttlSeconds * 1000 };
+}
+
+/** Whether the registry serves its browse page (BROWSE_PAGE=on|off, default on). */
+export function browsePageEnabled(settings: RegistrySettings): boolean {
+  const value = settings.BROWSE_PAGE;
+  if (value === undefined || value === "" || value === "on") return true;
+  if (value === "off") return false;
+  throw new Error(`BROWSE_PAGE must be "on" or "off", got ${value}`);
 }
 
 /** The configured request body limit in bytes, or null when there is none. */

@@ -2,7 +2,7 @@
 // a fresh DATA_DIR under the OS temp dir, stopped with SIGTERM and cleaned up afterwards.
 // Independent of test/e2e/ on purpose: these tests only speak HTTP to the server.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -48,13 +48,23 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(timeoutMs = 90_000): Promise<RunningRegistry> {
+export interface RegistryOptions {
+  /** Settings (auth, BROWSE_PAGE, …) over wrangler.local.toml's [vars], given to serve.mjs as a VARS_FILE. */
+  vars?: Record<string, string>;
+}
+
+export async function startRegistry(timeoutMs = 90_000, options: RegistryOptions = {}): Promise<RunningRegistry> {
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "oci-conformance-"));
   const lines: string[] = [];
+  const varsEnv: Record<string, string> = {};
+  if (options.vars) {
+    varsEnv.VARS_FILE = path.join(dataDir, "registry.vars");
+    await writeFile(varsEnv.VARS_FILE, Object.entries(options.vars).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""));
+  }
   const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "scripts", "serve.mjs")], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir },
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, ...varsEnv },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const record = (chunk: Buffer) => {
@@ -96,13 +106,14 @@ export async function startRegistry(timeoutMs = 90_000): Promise<RunningRegistry
     throw err;
   }
   const url = `http://127.0.0.1:${port}`;
-  // The front listens before the worker answers on every path: wait for the version check.
+  // The front listens before the worker answers on every path: wait for the version check
+  // (401 once auth settings are given).
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
       const res = await fetch(`${url}/v2/`);
       await res.arrayBuffer();
-      if (res.status === 200) break;
+      if (res.status === 200 || (options.vars && res.status === 401)) break;
     } catch {
       // not yet
     }

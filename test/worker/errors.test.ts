@@ -210,7 +210,8 @@ describe("unsupported methods -> 405 UNSUPPORTED", () => {
 
 describe("every error is the JSON envelope, never a 500", () => {
   it("unknown endpoints -> 404 with the envelope", async () => {
-    for (const path of ["/v2/foo/bar", "/v2/foo/blobs", "/v2/foo/manifests", "/v3/", "/", "/v2/foo/tags"]) {
+    // "/" is the browse page unless BROWSE_PAGE=off (then this 404: test/worker/browse.test.ts).
+    for (const path of ["/v2/foo/bar", "/v2/foo/blobs", "/v2/foo/manifests", "/v3/", "/v2/foo/tags", "/browse/nothing"]) {
       const res = await h.call("GET", path);
       await h.expectError(res, 404);
     }

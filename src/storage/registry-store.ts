@@ -107,15 +107,15 @@ export class RegistryStore {
   /** Stores the exact bytes, links them into the repository and records the subject, if any. */
   async putManifest(name: string, record: ManifestRecord, bytes: Uint8Array, referrer?: { subject: Digest; descriptor: Descriptor }): Promise<void> {
     const meta = { mediaType: record.mediaType, size: String(record.size) };
+    // Everything that can fail is prepared before the first write.
+    const referrerEntry = referrer ? JSON.stringify(referrer.descriptor) : null;
     if (!(await this.objects.head(keys.blob(record.digest)))) {
       await this.objects.put(keys.blob(record.digest), bytes);
     }
-    if (referrer) {
-      await this.objects.put(
-        keys.referrer(name, referrer.subject, record.digest),
-        JSON.stringify(referrer.descriptor),
-        { subject: formatDigest(referrer.subject) },
-      );
+    if (referrer && referrerEntry !== null) {
+      await this.objects.put(keys.referrer(name, referrer.subject, record.digest), referrerEntry, {
+        subject: formatDigest(referrer.subject),
+      });
     }
     await this.objects.put(keys.manifestLink(name, record.digest), "", {
       ...meta,

@@ -63,18 +63,14 @@ export async function putManifest(request: IRequest, ctx: RegistryContext): Prom
     });
   }
 
-  // Everything the manifest points at must already be in this repository.
-  const [blobsPresent, childrenPresent] = await Promise.all([
-    Promise.all(manifest.blobs.map((blob) => ctx.store.isLinked(name, blob))),
-    Promise.all(manifest.manifests.map(async (child) => (await ctx.store.manifest(name, child)) !== null)),
-  ]);
-  const missingBlob = manifest.blobs.find((_, i) => !blobsPresent[i]);
+  // Everything the manifest points at must already be in this repository (an image lists blobs, an index manifests).
+  const missingBlob = await ctx.store.firstUnlinked(name, "blob", manifest.blobs);
   if (missingBlob) {
     throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "manifest references a blob unknown to this repository", {
       detail: { digest: formatDigest(missingBlob) },
     });
   }
-  const missingChild = manifest.manifests.find((_, i) => !childrenPresent[i]);
+  const missingChild = await ctx.store.firstUnlinked(name, "manifest", manifest.manifests);
   if (missingChild) {
     throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "index references a manifest unknown to this repository", {
       detail: { digest: formatDigest(missingChild) },

@@ -2,6 +2,9 @@
 // storing anything first. A refused manifest leaves the bucket exactly as it was.
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseDigest } from "../../src/oci/digest";
+import { MAX_MANIFEST_DESCRIPTORS } from "../../src/oci/manifest";
+import { keys } from "../../src/storage/layout";
 import * as h from "./helpers";
 
 const { MT } = h;
@@ -57,5 +60,73 @@ describe("annotations", () => {
     const repo = h.uniqueRepo("deep-ok");
     const image = await h.poolImage(pool, repo, { extra: { "x-custom": JSON.parse(nested(60)) } });
     await h.pushManifest(repo, "v1", image);
+  });
+});
+
+describe("reference checks", () => {
+  const index = (children: { digest: string; size: number }[]) => ({
+    schemaVersion: 2,
+    mediaType: MT.ociIndex,
+    manifests: children.map((c) => ({ mediaType: MT.ociManifest, digest: c.digest, size: c.size })),
+  });
+  const randomDigest = async () => h.sha256(h.randomBytes(32));
+
+  /** Links `count` manifests into the repository the way a push does, straight in storage (fast). */
+  async function linkManifests(repo: string, count: number): Promise<{ digest: string; size: number }[]> {
+    const out: { digest: string; size: number }[] = [];
+    for (let at = 0; at < count; at += 100) {
+      const batch = await Promise.all(Array.from({ length: Math.min(100, count - at) }, async () => {
+        const digest = await randomDigest();
+        await env.BUCKET.put(keys.manifestLink(repo, parseDigest(digest)), "", { customMetadata: { mediaType: MT.ociManifest, size: "123" } });
+        return { digest, size: 123 };
+      }));
+      out.push(...batch);
+    }
+    return out;
+  }
+
+  it(`more than ${MAX_MANIFEST_DESCRIPTORS} descriptors -> 400 MANIFEST_INVALID naming the limit; nothing stored`, async () => {
+    const repo = h.uniqueRepo("many");
+    const children = await Promise.all(Array.from({ length: MAX_MANIFEST_DESCRIPTORS + 1 }, async () => ({ digest: await randomDigest(), size: 10 })));
+    const before = await bucketKeys();
+    const [error] = await h.expectError(await h.putManifest(repo, "v1", index(children)), 400, "MANIFEST_INVALID");
+    expect(error!.message).toContain(String(MAX_MANIFEST_DESCRIPTORS));
+    expect(error!.detail).toEqual({ limit: MAX_MANIFEST_DESCRIPTORS, descriptors: MAX_MANIFEST_DESCRIPTORS + 1 });
+    expect(await bucketKeys()).toEqual(before);
+  });
+
+  it("an index of many children, each listed twice, spread over several pages of links -> 201", async () => {
+    const repo = h.uniqueRepo("wide");
+    const linked = await linkManifests(repo, 2500);
+    const chosen = linked.filter((_, i) => i % 5 === 0); // 500 children from every page
+    const res = await h.putManifest(repo, "v1", index([...chosen, ...chosen]));
+    expect(res.status, await res.text()).toBe(201);
+  });
+
+  it.each([["first"], ["middle"], ["last"]])("one child missing (sorting %s) among hundreds -> 400 MANIFEST_BLOB_UNKNOWN naming it; nothing stored", async (where) => {
+    const repo = h.uniqueRepo("gap");
+    const linked = await linkManifests(repo, 1200);
+    const sorted = [...linked].sort((a, b) => (a.digest < b.digest ? -1 : 1));
+    const hex = where === "first" ? "0".repeat(64) : where === "last" ? "f".repeat(64) : sorted[600]!.digest.slice(7, -1) + (sorted[600]!.digest.endsWith("0") ? "1" : "0");
+    const missing = { digest: `sha256:${hex}`, size: 5 };
+    const before = await bucketKeys();
+    const [error] = await h.expectError(await h.putManifest(repo, "v1", index([...sorted.slice(0, 900), missing])), 400, "MANIFEST_BLOB_UNKNOWN");
+    expect(error!.detail).toEqual({ digest: missing.digest });
+    expect(await bucketKeys()).toEqual(before);
+  });
+
+  it("an image listing one layer a thousand times is checked once and accepted", async () => {
+    const repo = h.uniqueRepo("repeat");
+    const image = await h.poolImage(pool, repo, { layers: 1 });
+    const layer = (image.layers as unknown[])[0];
+    await h.pushManifest(repo, "v1", { ...image, layers: Array.from({ length: MAX_MANIFEST_DESCRIPTORS }, () => layer) });
+  });
+
+  it("a few references (looked up one by one): one missing blob -> 400 naming it", async () => {
+    const repo = h.uniqueRepo("few");
+    const image = await h.poolImage(pool, repo, { layers: 3 });
+    const ghost = { mediaType: MT.ociLayer, digest: await randomDigest(), size: 3 };
+    const [error] = await h.expectError(await h.putManifest(repo, "v1", { ...image, layers: [...(image.layers as unknown[]), ghost] }), 400, "MANIFEST_BLOB_UNKNOWN");
+    expect(error!.detail).toEqual({ digest: ghost.digest });
   });
 });

@@ -49,9 +49,15 @@ export function createRegistry(ctx: RegistryContext): (request: Request) => Prom
     catch: (err, request) => errorResponse(err, request.method),
     finally: [
       (response: Response) => {
-        const headers = new Headers(response.headers);
-        for (const [k, v] of Object.entries(API_VERSION_HEADER)) headers.set(k, v);
-        return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+        // Set in place: copying Headers would join repeated headers (one OCI-Tag per tag) into one.
+        try {
+          for (const [k, v] of Object.entries(API_VERSION_HEADER)) response.headers.set(k, v);
+          return response;
+        } catch {
+          const headers = new Headers(response.headers); // immutable headers (a fetched response)
+          for (const [k, v] of Object.entries(API_VERSION_HEADER)) headers.set(k, v);
+          return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+        }
       },
     ],
   });

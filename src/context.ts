@@ -14,4 +14,6 @@ export interface RegistryContext {
   chunkMinLength: number;
   /** Largest request body (the platform's limit); advertised as OCI-Chunk-Max-Length. Absent: none. */
   maxRequestBodyBytes?: number | null;
+  /** Accept manifests whose blobs or children are not in the repository (ACCEPT_SPARSE_MANIFESTS). */
+  acceptSparseManifests?: boolean;
 }

@@ -83,14 +83,16 @@ export async function putManifest(request: IRequest, ctx: RegistryContext): Prom
     });
   }
 
-  // Everything the manifest points at must already be in this repository (an image lists blobs, an index manifests).
-  const missingBlob = await ctx.store.firstUnlinked(name, "blob", manifest.blobs);
+  // Everything the manifest points at must already be in this repository (an image lists blobs,
+  // an index manifests), unless this registry accepts sparse manifests.
+  const sparse = ctx.acceptSparseManifests === true;
+  const missingBlob = sparse ? null : await ctx.store.firstUnlinked(name, "blob", manifest.blobs);
   if (missingBlob) {
     throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "manifest references a blob unknown to this repository", {
       detail: { digest: formatDigest(missingBlob) },
     });
   }
-  const missingChild = await ctx.store.firstUnlinked(name, "manifest", manifest.manifests);
+  const missingChild = sparse ? null : await ctx.store.firstUnlinked(name, "manifest", manifest.manifests);
   if (missingChild) {
     throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "index references a manifest unknown to this repository", {
       detail: { digest: formatDigest(missingChild) },

@@ -2,7 +2,7 @@
 // to the registry.
 import { createRegistry } from "../../app";
 import { Authenticator } from "../../auth/authenticator";
-import { requestBodyLimit } from "../../settings";
+import { acceptSparseManifests, requestBodyLimit } from "../../settings";
 import { r2ReadPieceBytes, type Env } from "./env";
 import { R2ObjectStore } from "./r2";
 import { RegistryStore } from "../../storage/registry-store";
@@ -36,6 +36,7 @@ async function buildRegistry(env: Env): Promise<Registry> {
     // Any chunk size is accepted; the session cuts the stream into parts itself.
     chunkMinLength: 1,
     maxRequestBodyBytes: requestBodyLimit(env),
+    acceptSparseManifests: acceptSparseManifests(env),
   });
 }
 

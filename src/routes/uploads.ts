@@ -71,7 +71,10 @@ export async function startUpload(request: IRequest, ctx: RegistryContext, calle
   unwrap(await upload.create(name, algorithm), name, id);
 
   if (digest) {
-    unwrap(await upload.finish(name, formatDigest(digest), null, request.body ?? emptyBody(), appendOptions(ctx)), name, id);
+    const finished = await upload.finish(name, formatDigest(digest), null, request.body ?? emptyBody(), appendOptions(ctx));
+    // The client never learns this session's Location: a failed monolithic upload is abandoned at once.
+    if (!finished.ok) await upload.cancel(name);
+    unwrap(finished, name, id);
     return blobCreated(name, digest);
   }
   return new Response(null, {

@@ -18,6 +18,16 @@ const DUMMY_PASSWORD: PasswordHash = parsePasswordHash(
   "pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
 );
 
+/** How far a token's `iat` may lie in the future: clocks of issuers and this registry differ a little. */
+export const CLOCK_SKEW_SECONDS = 60;
+
+/** A token issued in the future (beyond the skew) is refused: its issuer's clock, or the token, is wrong. */
+export function assertIssuedInThePast(payload: JWTPayload, message = "invalid token"): void {
+  if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS) {
+    throw unauthorized(`${message}: issued in the future (iat more than ${CLOCK_SKEW_SECONDS} s ahead)`);
+  }
+}
+
 function unauthorized(message: string): RegistryError {
   return new RegistryError("UNAUTHORIZED", message);
 }
@@ -82,12 +92,9 @@ export class Authenticator {
     return this.settings;
   }
 
-  service(request: Request): string {
-    return this.settings?.service ?? new URL(request.url).host;
-  }
-
-  realm(request: Request): string {
-    return this.settings?.realm ?? `${new URL(request.url).origin}/token`;
+  /** Token mode: the configured audience of bearer tokens (AUTH_SERVICE), never the request's Host. */
+  service(): string {
+    return this.config().bearer!.audience;
   }
 
   /** Identifies and authorizes in one step; returns who is calling. */
@@ -111,8 +118,7 @@ export class Authenticator {
     }
     if (credentials.scheme === "none") return this.anonymous(false);
 
-    const service = this.service(request);
-    const cacheKey = await sha256Hex(`${service}\n${header}`);
+    const cacheKey = await sha256Hex(header!);
     const cached = this.cache.get(cacheKey);
     if (cached && cached.until > Date.now()) return cached.principal;
 
@@ -123,7 +129,7 @@ export class Authenticator {
         principal = await this.verifyPassword(credentials.username, credentials.password);
       } else {
         if (settings.mode !== "token") throw unauthorized("bearer tokens are not accepted here: use Basic credentials");
-        const verified = await this.verifyBearer(credentials.token, service);
+        const verified = await this.verifyBearer(credentials.token);
         principal = verified.principal;
         until = Math.min(until, verified.expiresAt);
       }
@@ -201,25 +207,27 @@ export class Authenticator {
     } catch (err) {
       throw unauthorized(`invalid token: ${(err as Error).message}`);
     }
+    assertIssuedInThePast(payload);
     const name = typeof payload.username === "string" ? payload.username : payload.sub ?? username;
     const expiresAt = typeof payload.exp === "number" ? payload.exp * 1000 : undefined;
     return this.userPrincipal(name || username, strings(payload.groups), claimGrants(payload), "jwt", expiresAt);
   }
 
   /** A bearer token from the token service (ours or a trusted external one). */
-  async verifyBearer(token: string, service: string): Promise<{ principal: Principal; expiresAt: number }> {
+  async verifyBearer(token: string): Promise<{ principal: Principal; expiresAt: number }> {
     const bearer = this.config().bearer!;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, bearer.keys, {
         algorithms: ASYMMETRIC_ALGORITHMS,
         issuer: bearer.issuer,
-        audience: bearer.audience ?? service,
+        audience: bearer.audience,
         requiredClaims: ["exp"],
       }));
     } catch (err) {
       throw unauthorized(`invalid token: ${(err as Error).message}`);
     }
+    assertIssuedInThePast(payload);
     if (payload.token_use === "refresh") throw unauthorized("invalid token: a refresh token is not an access token");
     const grants: Grant[] = [];
     let catalog = false;
@@ -242,9 +250,9 @@ export class Authenticator {
   /** The WWW-Authenticate challenge for this mode, scoped to what the request needs. */
   challenge(request: Request, need: Requirement, error?: string): string {
     const settings = this.config();
-    const service = this.service(request);
-    if (settings.mode !== "token") return `Basic realm=${JSON.stringify(service)}, charset="UTF-8"`;
-    const parts = [`realm=${JSON.stringify(this.realm(request))}`, `service=${JSON.stringify(service)}`];
+    // Basic's realm is only a label for the login prompt: verification never depends on it.
+    if (settings.mode !== "token") return `Basic realm=${JSON.stringify(settings.service ?? new URL(request.url).host)}, charset="UTF-8"`;
+    const parts = [`realm=${JSON.stringify(settings.realm!)}`, `service=${JSON.stringify(this.service())}`];
     const scope = challengeScope(need);
     if (scope) parts.push(`scope=${JSON.stringify(scope)}`);
     if (error) parts.push(`error=${JSON.stringify(error)}`);

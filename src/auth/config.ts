@@ -26,11 +26,11 @@ export interface AuthEnv {
   /** External token service: the keys or certificates (its "rootcertbundle") that sign its tokens. */
   AUTH_TOKEN_TRUSTED_KEYS?: ConfigValue;
   AUTH_TOKEN_JWKS_URL?: string;
-  /** Token endpoint clients are sent to; default <this registry>/token. */
+  /** Token endpoint clients are sent to (required in token mode), e.g. https://registry.example.com/token. */
   AUTH_TOKEN_REALM?: string;
   /** `iss` of bearer tokens, issued and accepted; default "edge-registry". */
   AUTH_TOKEN_ISSUER?: string;
-  /** `service` in challenges and `aud` of bearer tokens; default the request's host. */
+  /** `service` in challenges and the `aud` bearer tokens must carry (required in token mode). Never the request's Host. */
   AUTH_SERVICE?: string;
   AUTH_TOKEN_TTL_SECONDS?: string;
   AUTH_REFRESH_TOKEN_TTL_SECONDS?: string;
@@ -67,10 +67,12 @@ export interface AuthSettings {
   /** JWT accepted as the Basic password. */
   passwordJwt?: JwtCheck;
   /** Bearer tokens (token mode): verified against the signing key's public half and trusted keys. */
-  bearer?: JwtCheck & { issuer: string };
+  bearer?: JwtCheck & { issuer: string; audience: string };
   /** Present when this registry issues tokens itself at /token. */
   signingKey?: SigningKey;
+  /** Token mode: where clients get tokens (AUTH_TOKEN_REALM). */
   realm?: string;
+  /** Token mode: the audience of bearer tokens (AUTH_SERVICE); in basic mode only the challenge's realm text. */
   service?: string;
   tokenTtlSeconds: number;
   refreshTtlSeconds: number;
@@ -157,6 +159,15 @@ function seconds(value: string | undefined, fallback: number, what: string): num
   return n;
 }
 
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === "https:" || url.protocol === "http:";
+  } catch {
+    return false;
+  }
+}
+
 function present(value: ConfigValue): value is string | object {
   return value !== undefined && value !== "";
 }
@@ -220,13 +231,19 @@ export async function loadAuthSettings(env: AuthEnv): Promise<AuthSettings> {
     if (trusted.length === 0 && !env.AUTH_TOKEN_JWKS_URL) {
       throw new AuthConfigError("AUTH_MODE=token needs AUTH_TOKEN_SIGNING_KEY (built-in token service) or AUTH_TOKEN_TRUSTED_KEYS / AUTH_TOKEN_JWKS_URL (external one)");
     }
-    if (!settings.signingKey && !settings.realm) {
-      throw new AuthConfigError("an external token service needs AUTH_TOKEN_REALM, the URL clients get tokens from");
+    // Both are configuration: taken from a request, a token for any audience would pass with the matching Host.
+    const missing = [settings.service ? null : "AUTH_SERVICE", settings.realm ? null : "AUTH_TOKEN_REALM"].filter((x) => x !== null);
+    if (missing.length > 0) {
+      throw new AuthConfigError(
+        `AUTH_MODE=token needs ${missing.join(" and ")}: AUTH_SERVICE is the audience (aud) bearer tokens carry, e.g. registry.example.com; ` +
+          "AUTH_TOKEN_REALM is the URL clients get tokens from, e.g. https://registry.example.com/token",
+      );
     }
+    if (!isHttpUrl(settings.realm!)) throw new AuthConfigError(`AUTH_TOKEN_REALM must be an http(s) URL, not ${settings.realm}`);
     settings.bearer = {
       keys: keyResolver(trusted, env.AUTH_TOKEN_JWKS_URL || undefined),
       issuer: env.AUTH_TOKEN_ISSUER || "edge-registry",
-      audience: settings.service,
+      audience: settings.service!,
     };
   }
 

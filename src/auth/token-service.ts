@@ -7,7 +7,7 @@ import { readCapped } from "../http";
 import { RegistryError } from "../oci/errors";
 import { isValidName } from "../oci/names";
 import { grant, parseScope, Principal, scopeToAccessEntry, type AccessEntry, type Scope } from "./access";
-import type { Authenticator } from "./authenticator";
+import { assertIssuedInThePast, type Authenticator } from "./authenticator";
 import type { SigningKey } from "./keys";
 import { parseAuthorization } from "./credentials";
 
@@ -69,9 +69,9 @@ async function fromQuery(request: Request, auth: Authenticator, url: URL): Promi
   if (credentials.scheme === "none") principal = auth.anonymous(true);
   else if (credentials.scheme === "basic") {
     principal = await auth.verifyPassword(credentials.username, credentials.password).catch((err) => {
-      throw credentialsError((err as Error).message, auth.service(request));
+      throw credentialsError((err as Error).message, auth.service());
     });
-  } else throw credentialsError("the token service takes Basic credentials", auth.service(request));
+  } else throw credentialsError("the token service takes Basic credentials", auth.service());
   return {
     principal,
     scopes: scopesFrom(url.searchParams.getAll("scope")),
@@ -86,7 +86,7 @@ async function fromForm(request: Request, auth: Authenticator, signing: SigningK
   }
   const form = new URLSearchParams(new TextDecoder().decode(await readCapped(request, MAX_FORM_BYTES)));
   const scopes = scopesFrom(form.getAll("scope"));
-  const service = auth.service(request);
+  const service = auth.service();
   switch (form.get("grant_type")) {
     case "password": {
       const principal = await auth.verifyPassword(form.get("username") ?? "", form.get("password") ?? "").catch((err) => {
@@ -116,6 +116,11 @@ async function principalFromRefresh(auth: Authenticator, signing: SigningKey, to
     }));
   } catch (err) {
     throw credentialsError(`invalid refresh token: ${(err as Error).message}`, service);
+  }
+  try {
+    assertIssuedInThePast(payload, "invalid refresh token");
+  } catch (err) {
+    throw credentialsError((err as Error).message, service);
   }
   if (payload.token_use !== "refresh") throw credentialsError("invalid refresh token", service);
   const name = payload.sub!;
@@ -155,7 +160,7 @@ async function signRefreshToken(auth: Authenticator, signing: SigningKey, princi
 
 async function issue(auth: Authenticator, signing: SigningKey, request: Request, req: TokenRequest): Promise<Response> {
   const settings = auth.config();
-  const service = auth.service(request);
+  const service = auth.service();
   const now = Math.floor(Date.now() / 1000);
   let ttl = settings.tokenTtlSeconds;
   if (req.principal.options.expiresAt !== undefined) ttl = Math.min(ttl, Math.floor(req.principal.options.expiresAt / 1000) - now);

@@ -2,6 +2,7 @@
 // Runtime-independent: give it storage and upload sessions and it is a fetch handler.
 import { Router, type IRequest } from "itty-router";
 import type { Principal, Requirement } from "./auth/access";
+import type { ClientInfo } from "./auth/failure-limiter";
 import { tokenEndpoint } from "./auth/token-service";
 import type { RegistryContext } from "./context";
 import { API_VERSION_HEADER, withBodyLimit } from "./http";
@@ -11,7 +12,7 @@ import { listCatalog, listReferrers, listTags } from "./routes/listings";
 import { deleteManifest, getManifest, putManifest } from "./routes/manifests";
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from "./routes/uploads";
 
-type Handler = (request: IRequest, ctx: RegistryContext) => Promise<Response>;
+type Handler = (request: IRequest, ctx: RegistryContext, client: ClientInfo) => Promise<Response>;
 /** A handler behind the auth check, told who is calling. */
 export type GuardedHandler = (request: IRequest, ctx: RegistryContext, caller: Principal) => Promise<Response>;
 
@@ -28,10 +29,10 @@ const catalog = (): Requirement => ({ kind: "catalog" });
 
 /** Runs the auth layer first: 401 with a challenge, or 403, before the handler sees anything. */
 function guard(need: (request: IRequest) => Requirement, handler: GuardedHandler): Handler {
-  return async (request, ctx) => handler(request, ctx, await ctx.auth.check(request, need(request)));
+  return async (request, ctx, client) => handler(request, ctx, await ctx.auth.check(request, need(request), client));
 }
 
-const token: Handler = (request, ctx) => tokenEndpoint(request, ctx.auth);
+const token: Handler = (request, ctx, client) => tokenEndpoint(request, ctx.auth, client);
 
 const versionCheck: GuardedHandler = async () =>
   new Response("{}", { status: 200, headers: { "Content-Type": "application/json" } });
@@ -44,8 +45,11 @@ const notFound: Handler = async () => {
   throw new RegistryError("NAME_UNKNOWN", "no such endpoint", { status: 404 });
 };
 
-export function createRegistry(ctx: RegistryContext): (request: Request) => Promise<Response> {
-  const router = Router<IRequest, [RegistryContext]>({
+/** The registry as a fetch handler; `client` says who is calling (its address feeds the failed-login limit). */
+export type Registry = (request: Request, client?: ClientInfo) => Promise<Response>;
+
+export function createRegistry(ctx: RegistryContext): Registry {
+  const router = Router<IRequest, [RegistryContext, ClientInfo]>({
     catch: (err, request) => errorResponse(err, request.method),
     finally: [
       (response: Response) => {
@@ -95,5 +99,5 @@ export function createRegistry(ctx: RegistryContext): (request: Request) => Prom
     .all("*", notFound);
 
   const limit = ctx.maxRequestBodyBytes ?? null;
-  return (request) => withBodyLimit(request, limit, (limited) => router.fetch(limited, ctx));
+  return (request, client = {}) => withBodyLimit(request, limit, (limited) => router.fetch(limited, ctx, client));
 }

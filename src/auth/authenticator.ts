@@ -7,6 +7,7 @@ import { grant, Principal, RepositoryPattern, type Action, type Grant, type Requ
 import { AuthConfigError, loadAuthSettings, ruleGrants, type AuthEnv, type AuthSettings, type JwtCheck } from "./config";
 import { looksLikeJwt, parseAuthorization } from "./credentials";
 import { ASYMMETRIC_ALGORITHMS } from "./keys";
+import { FailedLogins, MemoryFailureLimiter, type ClientInfo, type FailureLimiter } from "./failure-limiter";
 import { verifyPassword, parsePasswordHash, type PasswordHash } from "./passwords";
 
 /** Identities verified recently, so PBKDF2 and signature checks run once per credential, not per request. */
@@ -30,6 +31,22 @@ export function assertIssuedInThePast(payload: JWTPayload, message = "invalid to
 
 function unauthorized(message: string): RegistryError {
   return new RegistryError("UNAUTHORIZED", message);
+}
+
+/**
+ * Credentials that did not verify. `guess`: they count as a failed attempt (a wrong password, a
+ * signature that does not verify); a genuine token that merely expired or names another audience does not.
+ */
+export class RejectedCredential extends RegistryError {
+  constructor(message: string, readonly guess: boolean, headers?: Record<string, string>) {
+    super("UNAUTHORIZED", message, { headers });
+  }
+}
+
+/** jose checks claims only once the signature verified: these failures are about a genuine token. */
+export function signatureVerified(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === "ERR_JWT_EXPIRED" || code === "ERR_JWT_CLAIM_VALIDATION_FAILED";
 }
 
 function strings(value: unknown): string[] {
@@ -58,23 +75,30 @@ async function sha256Hex(text: string): Promise<string> {
 
 export class Authenticator {
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  private readonly logins: FailedLogins;
 
   private constructor(
     private readonly settings: AuthSettings | null,
     private readonly refusal?: string,
-  ) {}
+    limiter: FailureLimiter = new MemoryFailureLimiter(),
+  ) {
+    this.logins = new FailedLogins(limiter, settings?.failures ?? null);
+  }
 
   /** Anyone may do anything: tests and explicitly open registries. */
   static open(): Authenticator {
     return new Authenticator({
-      mode: "open", users: new Map(), rules: [], tokenTtlSeconds: 300, refreshTtlSeconds: 3600,
+      mode: "open", users: new Map(), rules: [], tokenTtlSeconds: 300, refreshTtlSeconds: 3600, failures: null,
     });
   }
 
-  /** Reads the env once. A configuration that cannot work refuses every request, saying why. */
-  static async fromEnv(env: AuthEnv): Promise<Authenticator> {
+  /**
+   * Reads the env once. A configuration that cannot work refuses every request, saying why.
+   * `limiter` holds the failed-login counts (default: this process's memory).
+   */
+  static async fromEnv(env: AuthEnv, limiter?: FailureLimiter): Promise<Authenticator> {
     try {
-      return new Authenticator(await loadAuthSettings(env));
+      return new Authenticator(await loadAuthSettings(env), undefined, limiter);
     } catch (err) {
       if (!(err instanceof AuthConfigError)) throw err;
       console.error(`auth configuration: ${err.message}`);
@@ -98,16 +122,16 @@ export class Authenticator {
   }
 
   /** Identifies and authorizes in one step; returns who is calling. */
-  async check(request: Request, need: Requirement): Promise<Principal> {
+  async check(request: Request, need: Requirement, client: ClientInfo = {}): Promise<Principal> {
     const settings = this.config();
     if (settings.mode === "open") return Principal.everyone();
-    const principal = await this.identify(request, need);
+    const principal = await this.identify(request, need, client);
     this.authorize(request, principal, need);
     return principal;
   }
 
   /** Who sent this request: anonymous without credentials; 401 for credentials that do not verify. */
-  async identify(request: Request, need: Requirement): Promise<Principal> {
+  async identify(request: Request, need: Requirement, client: ClientInfo = {}): Promise<Principal> {
     const settings = this.config();
     const header = request.headers.get("Authorization");
     let credentials;
@@ -126,10 +150,11 @@ export class Authenticator {
     let until = Date.now() + CACHE_TTL_MS;
     try {
       if (credentials.scheme === "basic") {
-        principal = await this.verifyPassword(credentials.username, credentials.password);
+        principal = await this.verifyPassword(credentials.username, credentials.password, client);
       } else {
         if (settings.mode !== "token") throw unauthorized("bearer tokens are not accepted here: use Basic credentials");
-        const verified = await this.verifyBearer(credentials.token);
+        const token = credentials.token;
+        const verified = await this.limited(client, null, () => this.verifyBearer(token));
         principal = verified.principal;
         until = Math.min(until, verified.expiresAt);
       }
@@ -158,16 +183,32 @@ export class Authenticator {
     });
   }
 
-  /** Basic credentials: a configured user's password, or a JWT signed by the configured key. */
-  async verifyPassword(username: string, password: string): Promise<Principal> {
-    const settings = this.config();
-    const user = settings.users.get(username);
-    if (!user && settings.passwordJwt && looksLikeJwt(password)) {
-      return this.verifyPasswordJwt(password, username, settings.passwordJwt);
+  /**
+   * A credential check under the failed-login limit: refused with 429 before it runs when the
+   * client (or the user name, from this client) has failed too often; a failure that is a guess is counted.
+   */
+  async limited<T>(client: ClientInfo, username: string | null, verify: () => Promise<T>): Promise<T> {
+    await this.logins.assertMayTry(client, username);
+    try {
+      return await verify();
+    } catch (err) {
+      if (err instanceof RejectedCredential && err.guess) await this.logins.failed(client, username);
+      throw err;
     }
-    const ok = await verifyPassword(password, user?.password ?? DUMMY_PASSWORD);
-    if (!user || !ok) throw unauthorized("invalid username or password");
-    return this.userPrincipal(user.name, user.groups, [grant("*", user.actions)], "user");
+  }
+
+  /** Basic credentials: a configured user's password, or a JWT signed by the configured key. */
+  async verifyPassword(username: string, password: string, client: ClientInfo = {}): Promise<Principal> {
+    return this.limited(client, username, async () => {
+      const settings = this.config();
+      const user = settings.users.get(username);
+      if (!user && settings.passwordJwt && looksLikeJwt(password)) {
+        return this.verifyPasswordJwt(password, username, settings.passwordJwt);
+      }
+      const ok = await verifyPassword(password, user?.password ?? DUMMY_PASSWORD);
+      if (!user || !ok) throw new RejectedCredential("invalid username or password", true);
+      return this.userPrincipal(user.name, user.groups, [grant("*", user.actions)], "user");
+    });
   }
 
   /** A configured user as a principal: own rights plus what the rules grant by name and groups. */
@@ -205,7 +246,7 @@ export class Authenticator {
         maxTokenAge: check.maxAgeSeconds,
       }));
     } catch (err) {
-      throw unauthorized(`invalid token: ${(err as Error).message}`);
+      throw new RejectedCredential(`invalid token: ${(err as Error).message}`, !signatureVerified(err));
     }
     assertIssuedInThePast(payload);
     const name = typeof payload.username === "string" ? payload.username : payload.sub ?? username;
@@ -225,7 +266,7 @@ export class Authenticator {
         requiredClaims: ["exp"],
       }));
     } catch (err) {
-      throw unauthorized(`invalid token: ${(err as Error).message}`);
+      throw new RejectedCredential(`invalid token: ${(err as Error).message}`, !signatureVerified(err));
     }
     assertIssuedInThePast(payload);
     if (payload.token_use === "refresh") throw unauthorized("invalid token: a refresh token is not an access token");

@@ -3,6 +3,7 @@
 import { parseActions, RepositoryPattern, type Action, type Grant } from "./access";
 import { keyResolver, parsePublicKeys, parseSigningKey, type ConfigValue, type SigningKey } from "./keys";
 import { parsePasswordHash, type PasswordHash } from "./passwords";
+import type { FailureRule } from "./failure-limiter";
 import type { JWTVerifyGetKey } from "jose";
 
 export interface AuthEnv {
@@ -34,6 +35,10 @@ export interface AuthEnv {
   AUTH_SERVICE?: string;
   AUTH_TOKEN_TTL_SECONDS?: string;
   AUTH_REFRESH_TOKEN_TTL_SECONDS?: string;
+  /** Failed authentication attempts allowed per client address and per user name within the window; default 10, 0: no limit. */
+  AUTH_FAILURE_LIMIT?: string;
+  /** The window those failures are counted over, in seconds; default 300. */
+  AUTH_FAILURE_WINDOW_SECONDS?: string;
 }
 
 export type AuthMode = "open" | "basic" | "token";
@@ -76,6 +81,8 @@ export interface AuthSettings {
   service?: string;
   tokenTtlSeconds: number;
   refreshTtlSeconds: number;
+  /** Failed-login limit (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS); null: none. */
+  failures: FailureRule | null;
 }
 
 /** Configuration that cannot work: every request is refused with this message, nothing is guessed. */
@@ -168,6 +175,14 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
+function failureRule(env: AuthEnv): FailureRule | null {
+  const raw = env.AUTH_FAILURE_LIMIT;
+  const limit = raw === undefined || raw === "" ? 10 : Number(raw);
+  if (!Number.isInteger(limit) || limit < 0) throw new AuthConfigError("AUTH_FAILURE_LIMIT must be a whole number of attempts (0: no limit)");
+  const windowSeconds = seconds(env.AUTH_FAILURE_WINDOW_SECONDS, 300, "AUTH_FAILURE_WINDOW_SECONDS");
+  return limit === 0 ? null : { limit, windowSeconds };
+}
+
 function present(value: ConfigValue): value is string | object {
   return value !== undefined && value !== "";
 }
@@ -205,6 +220,7 @@ export async function loadAuthSettings(env: AuthEnv): Promise<AuthSettings> {
     service: env.AUTH_SERVICE || undefined,
     tokenTtlSeconds: seconds(env.AUTH_TOKEN_TTL_SECONDS, 300, "AUTH_TOKEN_TTL_SECONDS"),
     refreshTtlSeconds: seconds(env.AUTH_REFRESH_TOKEN_TTL_SECONDS, 30 * 24 * 3600, "AUTH_REFRESH_TOKEN_TTL_SECONDS"),
+    failures: failureRule(env),
   };
   if (mode === "open") return settings;
 

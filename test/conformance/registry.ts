@@ -2,7 +2,7 @@
 // a fresh DATA_DIR under the OS temp dir, stopped with SIGTERM and cleaned up afterwards.
 // Independent of test/e2e/ on purpose: these tests only speak HTTP to the server.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -48,13 +48,26 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(timeoutMs = 90_000): Promise<RunningRegistry> {
+export interface RegistryOptions {
+  /** Settings for the registry, written to the VARS_FILE serve.mjs reads (e.g. ACCEPT_SPARSE_MANIFESTS). */
+  vars?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export async function startRegistry(options: RegistryOptions = {}): Promise<RunningRegistry> {
+  const timeoutMs = options.timeoutMs ?? 90_000;
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "oci-conformance-"));
+  const varsEnv: Record<string, string> = {};
+  if (options.vars) {
+    const varsFile = path.join(dataDir, "vars");
+    await writeFile(varsFile, Object.entries(options.vars).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""));
+    varsEnv.VARS_FILE = varsFile;
+  }
   const lines: string[] = [];
   const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "scripts", "serve.mjs")], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir },
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, ...varsEnv },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const record = (chunk: Buffer) => {
@@ -119,10 +132,10 @@ export async function startRegistry(timeoutMs = 90_000): Promise<RunningRegistry
  * Starts a registry for the current test file. The returned getter is valid inside tests
  * (after beforeAll ran).
  */
-export function useRegistry(): () => RunningRegistry {
+export function useRegistry(options: RegistryOptions = {}): () => RunningRegistry {
   let registry: RunningRegistry | undefined;
   beforeAll(async () => {
-    registry = await startRegistry();
+    registry = await startRegistry(options);
   }, 120_000);
   afterAll(async () => {
     await registry?.stop();

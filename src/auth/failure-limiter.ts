@@ -113,15 +113,15 @@ export class FailedLogins {
     let address: FailureCount | null;
     let user: FailureCount | null;
     try {
-      [address, user] = await Promise.all([
-        keys.address ? this.limiter.peek(keys.address, rule) : null,
-        keys.user ? this.limiter.peek(keys.user, rule) : null,
-      ]);
+      // The address first: a blocked one is answered without looking up the (maybe made-up) name.
+      address = keys.address ? await this.limiter.peek(keys.address, rule) : null;
+      if (address && address.retryAfterSeconds > 0) throw tooManyFailures(address.retryAfterSeconds);
+      user = keys.user ? await this.limiter.peek(keys.user, rule) : null;
     } catch (err) {
+      if (err instanceof RegistryError) throw err;
       console.error("failed-login limiter unavailable; not limiting", err); // never lock everyone out
       return;
     }
-    if (address && address.retryAfterSeconds > 0) throw tooManyFailures(address.retryAfterSeconds);
     if (user && user.retryAfterSeconds > 0 && (!address || address.failures > 0)) throw tooManyFailures(user.retryAfterSeconds);
   }
 

@@ -2,6 +2,7 @@
 // Runtime-independent: give it storage and upload sessions and it is a fetch handler.
 import { Router, type IRequest } from "itty-router";
 import type { Principal, Requirement } from "./auth/access";
+import type { ClientInfo } from "./auth/failure-limiter";
 import { tokenEndpoint } from "./auth/token-service";
 import type { RegistryContext } from "./context";
 import { BROWSE_ROUTES } from "./extensions/browse";
@@ -12,7 +13,7 @@ import { listCatalog, listReferrers, listTags } from "./routes/listings";
 import { deleteManifest, getManifest, putManifest } from "./routes/manifests";
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from "./routes/uploads";
 
-type Handler = (request: IRequest, ctx: RegistryContext) => Promise<Response>;
+type Handler = (request: IRequest, ctx: RegistryContext, client: ClientInfo) => Promise<Response>;
 /** A handler behind the auth check, told who is calling. */
 export type GuardedHandler = (request: IRequest, ctx: RegistryContext, caller: Principal) => Promise<Response>;
 
@@ -29,10 +30,10 @@ const catalog = (): Requirement => ({ kind: "catalog" });
 
 /** Runs the auth layer first: 401 with a challenge, or 403, before the handler sees anything. */
 function guard(need: (request: IRequest) => Requirement, handler: GuardedHandler): Handler {
-  return async (request, ctx) => handler(request, ctx, await ctx.auth.check(request, need(request)));
+  return async (request, ctx, client) => handler(request, ctx, await ctx.auth.check(request, need(request), client));
 }
 
-const token: Handler = (request, ctx) => tokenEndpoint(request, ctx.auth);
+const token: Handler = (request, ctx, client) => tokenEndpoint(request, ctx.auth, client);
 
 const versionCheck: GuardedHandler = async () =>
   new Response("{}", { status: 200, headers: { "Content-Type": "application/json" } });
@@ -45,14 +46,23 @@ const notFound: Handler = async () => {
   throw new RegistryError("NAME_UNKNOWN", "no such endpoint", { status: 404 });
 };
 
-export function createRegistry(ctx: RegistryContext): (request: Request) => Promise<Response> {
-  const router = Router<IRequest, [RegistryContext]>({
+/** The registry as a fetch handler; `client` says who is calling (its address feeds the failed-login limit). */
+export type Registry = (request: Request, client?: ClientInfo) => Promise<Response>;
+
+export function createRegistry(ctx: RegistryContext): Registry {
+  const router = Router<IRequest, [RegistryContext, ClientInfo]>({
     catch: (err, request) => errorResponse(err, request.method),
     finally: [
       (response: Response) => {
-        const headers = new Headers(response.headers);
-        for (const [k, v] of Object.entries(API_VERSION_HEADER)) headers.set(k, v);
-        return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+        // Set in place: copying Headers would join repeated headers (one OCI-Tag per tag) into one.
+        try {
+          for (const [k, v] of Object.entries(API_VERSION_HEADER)) response.headers.set(k, v);
+          return response;
+        } catch {
+          const headers = new Headers(response.headers); // immutable headers (a fetched response)
+          for (const [k, v] of Object.entries(API_VERSION_HEADER)) headers.set(k, v);
+          return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+        }
       },
     ],
   });
@@ -94,5 +104,5 @@ export function createRegistry(ctx: RegistryContext): (request: Request) => Prom
   router.all("*", notFound);
 
   const limit = ctx.maxRequestBodyBytes ?? null;
-  return (request) => withBodyLimit(request, limit, (limited) => router.fetch(limited, ctx));
+  return (request, client = {}) => withBodyLimit(request, limit, (limited) => router.fetch(limited, ctx, client));
 }

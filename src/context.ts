@@ -16,4 +16,6 @@ export interface RegistryContext {
   maxRequestBodyBytes?: number | null;
   /** Serve the browse page at / (BROWSE_PAGE); absent: on. */
   browsePage?: boolean;
+  /** Accept manifests whose blobs or children are not in the repository (ACCEPT_SPARSE_MANIFESTS). */
+  acceptSparseManifests?: boolean;
 }

@@ -16,6 +16,12 @@ export interface RegistrySettings extends AuthEnv {
   MAX_REQUEST_BODY_BYTES?: string;
   /** "on" (default): the browse page at / (src/extensions/browse/); "off": / is a 404 like any unknown path. */
   BROWSE_PAGE?: string;
+  /**
+   * "true": accept manifests whose layers, config or child manifests are not in the repository
+   * ("sparse" manifests, which the spec lets a registry accept). Default "false": such a push is
+   * refused with 400 MANIFEST_BLOB_UNKNOWN.
+   */
+  ACCEPT_SPARSE_MANIFESTS?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -46,4 +52,17 @@ export function requestBodyLimit(settings: RegistrySettings): number | null {
   const max = Number(raw);
   if (!Number.isInteger(max) || max < 1) throw new Error(`MAX_REQUEST_BODY_BYTES must be a positive integer, got ${raw}`);
   return max;
+}
+
+/** A yes/no setting: "true" or "false" (also "1" / "0"); unset or "" is the default. */
+function flag(settings: RegistrySettings, name: keyof RegistrySettings, fallback: boolean): boolean {
+  const raw = settings[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true" || raw === "1") return true;
+  if (raw === "false" || raw === "0") return false;
+  throw new Error(`${name} must be "true" or "false", got ${String(raw)}`);
+}
+
+export function acceptSparseManifests(settings: RegistrySettings): boolean {
+  return flag(settings, "ACCEPT_SPARSE_MANIFESTS", false);
 }

@@ -7,6 +7,7 @@ import { grant, Principal, RepositoryPattern, type Action, type Grant, type Requ
 import { AuthConfigError, loadAuthSettings, ruleGrants, type AuthEnv, type AuthSettings, type JwtCheck } from "./config";
 import { looksLikeJwt, parseAuthorization } from "./credentials";
 import { ASYMMETRIC_ALGORITHMS } from "./keys";
+import { FailedLogins, MemoryFailureLimiter, type ClientInfo, type FailureLimiter } from "./failure-limiter";
 import { verifyPassword, parsePasswordHash, type PasswordHash } from "./passwords";
 
 /** Identities verified recently, so PBKDF2 and signature checks run once per credential, not per request. */
@@ -18,8 +19,34 @@ const DUMMY_PASSWORD: PasswordHash = parsePasswordHash(
   "pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
 );
 
+/** How far a token's `iat` may lie in the future: clocks of issuers and this registry differ a little. */
+export const CLOCK_SKEW_SECONDS = 60;
+
+/** A token issued in the future (beyond the skew) is refused: its issuer's clock, or the token, is wrong. */
+export function assertIssuedInThePast(payload: JWTPayload, message = "invalid token"): void {
+  if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS) {
+    throw unauthorized(`${message}: issued in the future (iat more than ${CLOCK_SKEW_SECONDS} s ahead)`);
+  }
+}
+
 function unauthorized(message: string): RegistryError {
   return new RegistryError("UNAUTHORIZED", message);
+}
+
+/**
+ * Credentials that did not verify. `guess`: they count as a failed attempt (a wrong password, a
+ * signature that does not verify); a genuine token that merely expired or names another audience does not.
+ */
+export class RejectedCredential extends RegistryError {
+  constructor(message: string, readonly guess: boolean, headers?: Record<string, string>) {
+    super("UNAUTHORIZED", message, { headers });
+  }
+}
+
+/** jose checks claims only once the signature verified: these failures are about a genuine token. */
+export function signatureVerified(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === "ERR_JWT_EXPIRED" || code === "ERR_JWT_CLAIM_VALIDATION_FAILED";
 }
 
 function strings(value: unknown): string[] {
@@ -48,23 +75,30 @@ async function sha256Hex(text: string): Promise<string> {
 
 export class Authenticator {
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  private readonly logins: FailedLogins;
 
   private constructor(
     private readonly settings: AuthSettings | null,
     private readonly refusal?: string,
-  ) {}
+    limiter: FailureLimiter = new MemoryFailureLimiter(),
+  ) {
+    this.logins = new FailedLogins(limiter, settings?.failures ?? null);
+  }
 
   /** Anyone may do anything: tests and explicitly open registries. */
   static open(): Authenticator {
     return new Authenticator({
-      mode: "open", users: new Map(), rules: [], tokenTtlSeconds: 300, refreshTtlSeconds: 3600,
+      mode: "open", users: new Map(), rules: [], tokenTtlSeconds: 300, refreshTtlSeconds: 3600, failures: null,
     });
   }
 
-  /** Reads the env once. A configuration that cannot work refuses every request, saying why. */
-  static async fromEnv(env: AuthEnv): Promise<Authenticator> {
+  /**
+   * Reads the env once. A configuration that cannot work refuses every request, saying why.
+   * `limiter` holds the failed-login counts (default: this process's memory).
+   */
+  static async fromEnv(env: AuthEnv, limiter?: FailureLimiter): Promise<Authenticator> {
     try {
-      return new Authenticator(await loadAuthSettings(env));
+      return new Authenticator(await loadAuthSettings(env), undefined, limiter);
     } catch (err) {
       if (!(err instanceof AuthConfigError)) throw err;
       console.error(`auth configuration: ${err.message}`);
@@ -82,25 +116,22 @@ export class Authenticator {
     return this.settings;
   }
 
-  service(request: Request): string {
-    return this.settings?.service ?? new URL(request.url).host;
-  }
-
-  realm(request: Request): string {
-    return this.settings?.realm ?? `${new URL(request.url).origin}/token`;
+  /** Token mode: the configured audience of bearer tokens (AUTH_SERVICE), never the request's Host. */
+  service(): string {
+    return this.config().bearer!.audience;
   }
 
   /** Identifies and authorizes in one step; returns who is calling. */
-  async check(request: Request, need: Requirement): Promise<Principal> {
+  async check(request: Request, need: Requirement, client: ClientInfo = {}): Promise<Principal> {
     const settings = this.config();
     if (settings.mode === "open") return Principal.everyone();
-    const principal = await this.identify(request, need);
+    const principal = await this.identify(request, need, client);
     this.authorize(request, principal, need);
     return principal;
   }
 
   /** Who sent this request: anonymous without credentials; 401 for credentials that do not verify. */
-  async identify(request: Request, need: Requirement): Promise<Principal> {
+  async identify(request: Request, need: Requirement, client: ClientInfo = {}): Promise<Principal> {
     const settings = this.config();
     const header = request.headers.get("Authorization");
     let credentials;
@@ -111,8 +142,7 @@ export class Authenticator {
     }
     if (credentials.scheme === "none") return this.anonymous(false);
 
-    const service = this.service(request);
-    const cacheKey = await sha256Hex(`${service}\n${header}`);
+    const cacheKey = await sha256Hex(header!);
     const cached = this.cache.get(cacheKey);
     if (cached && cached.until > Date.now()) return cached.principal;
 
@@ -120,10 +150,11 @@ export class Authenticator {
     let until = Date.now() + CACHE_TTL_MS;
     try {
       if (credentials.scheme === "basic") {
-        principal = await this.verifyPassword(credentials.username, credentials.password);
+        principal = await this.verifyPassword(credentials.username, credentials.password, client);
       } else {
         if (settings.mode !== "token") throw unauthorized("bearer tokens are not accepted here: use Basic credentials");
-        const verified = await this.verifyBearer(credentials.token, service);
+        const token = credentials.token;
+        const verified = await this.limited(client, null, () => this.verifyBearer(token));
         principal = verified.principal;
         until = Math.min(until, verified.expiresAt);
       }
@@ -152,16 +183,32 @@ export class Authenticator {
     });
   }
 
-  /** Basic credentials: a configured user's password, or a JWT signed by the configured key. */
-  async verifyPassword(username: string, password: string): Promise<Principal> {
-    const settings = this.config();
-    const user = settings.users.get(username);
-    if (!user && settings.passwordJwt && looksLikeJwt(password)) {
-      return this.verifyPasswordJwt(password, username, settings.passwordJwt);
+  /**
+   * A credential check under the failed-login limit: refused with 429 before it runs when the
+   * client (or the user name, from this client) has failed too often; a failure that is a guess is counted.
+   */
+  async limited<T>(client: ClientInfo, username: string | null, verify: () => Promise<T>): Promise<T> {
+    await this.logins.assertMayTry(client, username);
+    try {
+      return await verify();
+    } catch (err) {
+      if (err instanceof RejectedCredential && err.guess) await this.logins.failed(client, username);
+      throw err;
     }
-    const ok = await verifyPassword(password, user?.password ?? DUMMY_PASSWORD);
-    if (!user || !ok) throw unauthorized("invalid username or password");
-    return this.userPrincipal(user.name, user.groups, [grant("*", user.actions)], "user");
+  }
+
+  /** Basic credentials: a configured user's password, or a JWT signed by the configured key. */
+  async verifyPassword(username: string, password: string, client: ClientInfo = {}): Promise<Principal> {
+    return this.limited(client, username, async () => {
+      const settings = this.config();
+      const user = settings.users.get(username);
+      if (!user && settings.passwordJwt && looksLikeJwt(password)) {
+        return this.verifyPasswordJwt(password, username, settings.passwordJwt);
+      }
+      const ok = await verifyPassword(password, user?.password ?? DUMMY_PASSWORD);
+      if (!user || !ok) throw new RejectedCredential("invalid username or password", true);
+      return this.userPrincipal(user.name, user.groups, [grant("*", user.actions)], "user");
+    });
   }
 
   /** A configured user as a principal: own rights plus what the rules grant by name and groups. */
@@ -199,27 +246,29 @@ export class Authenticator {
         maxTokenAge: check.maxAgeSeconds,
       }));
     } catch (err) {
-      throw unauthorized(`invalid token: ${(err as Error).message}`);
+      throw new RejectedCredential(`invalid token: ${(err as Error).message}`, !signatureVerified(err));
     }
+    assertIssuedInThePast(payload);
     const name = typeof payload.username === "string" ? payload.username : payload.sub ?? username;
     const expiresAt = typeof payload.exp === "number" ? payload.exp * 1000 : undefined;
     return this.userPrincipal(name || username, strings(payload.groups), claimGrants(payload), "jwt", expiresAt);
   }
 
   /** A bearer token from the token service (ours or a trusted external one). */
-  async verifyBearer(token: string, service: string): Promise<{ principal: Principal; expiresAt: number }> {
+  async verifyBearer(token: string): Promise<{ principal: Principal; expiresAt: number }> {
     const bearer = this.config().bearer!;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, bearer.keys, {
         algorithms: ASYMMETRIC_ALGORITHMS,
         issuer: bearer.issuer,
-        audience: bearer.audience ?? service,
+        audience: bearer.audience,
         requiredClaims: ["exp"],
       }));
     } catch (err) {
-      throw unauthorized(`invalid token: ${(err as Error).message}`);
+      throw new RejectedCredential(`invalid token: ${(err as Error).message}`, !signatureVerified(err));
     }
+    assertIssuedInThePast(payload);
     if (payload.token_use === "refresh") throw unauthorized("invalid token: a refresh token is not an access token");
     const grants: Grant[] = [];
     let catalog = false;
@@ -239,12 +288,17 @@ export class Authenticator {
     return { principal, expiresAt: payload.exp! * 1000 };
   }
 
+  /** Where clients get tokens (AUTH_TOKEN_REALM), in token mode; null otherwise or when refusing. */
+  tokenRealm(): string | null {
+    return this.settings?.mode === "token" ? (this.settings.realm ?? null) : null;
+  }
+
   /** The WWW-Authenticate challenge for this mode, scoped to what the request needs. */
   challenge(request: Request, need: Requirement, error?: string): string {
     const settings = this.config();
-    const service = this.service(request);
-    if (settings.mode !== "token") return `Basic realm=${JSON.stringify(service)}, charset="UTF-8"`;
-    const parts = [`realm=${JSON.stringify(this.realm(request))}`, `service=${JSON.stringify(service)}`];
+    // Basic's realm is only a label for the login prompt: verification never depends on it.
+    if (settings.mode !== "token") return `Basic realm=${JSON.stringify(settings.service ?? new URL(request.url).host)}, charset="UTF-8"`;
+    const parts = [`realm=${JSON.stringify(settings.realm!)}`, `service=${JSON.stringify(this.service())}`];
     const scope = challengeScope(need);
     if (scope) parts.push(`scope=${JSON.stringify(scope)}`);
     if (error) parts.push(`error=${JSON.stringify(error)}`);

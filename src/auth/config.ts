@@ -3,6 +3,7 @@
 import { parseActions, RepositoryPattern, type Action, type Grant } from "./access";
 import { keyResolver, parsePublicKeys, parseSigningKey, type ConfigValue, type SigningKey } from "./keys";
 import { parsePasswordHash, type PasswordHash } from "./passwords";
+import type { FailureRule } from "./failure-limiter";
 import type { JWTVerifyGetKey } from "jose";
 
 export interface AuthEnv {
@@ -26,14 +27,18 @@ export interface AuthEnv {
   /** External token service: the keys or certificates (its "rootcertbundle") that sign its tokens. */
   AUTH_TOKEN_TRUSTED_KEYS?: ConfigValue;
   AUTH_TOKEN_JWKS_URL?: string;
-  /** Token endpoint clients are sent to; default <this registry>/token. */
+  /** Token endpoint clients are sent to (required in token mode), e.g. https://registry.example.com/token. */
   AUTH_TOKEN_REALM?: string;
   /** `iss` of bearer tokens, issued and accepted; default "edge-registry". */
   AUTH_TOKEN_ISSUER?: string;
-  /** `service` in challenges and `aud` of bearer tokens; default the request's host. */
+  /** `service` in challenges and the `aud` bearer tokens must carry (required in token mode). Never the request's Host. */
   AUTH_SERVICE?: string;
   AUTH_TOKEN_TTL_SECONDS?: string;
   AUTH_REFRESH_TOKEN_TTL_SECONDS?: string;
+  /** Failed authentication attempts allowed per client address and per user name within the window; default 10, 0: no limit. */
+  AUTH_FAILURE_LIMIT?: string;
+  /** The window those failures are counted over, in seconds; default 300. */
+  AUTH_FAILURE_WINDOW_SECONDS?: string;
 }
 
 export type AuthMode = "open" | "basic" | "token";
@@ -67,13 +72,17 @@ export interface AuthSettings {
   /** JWT accepted as the Basic password. */
   passwordJwt?: JwtCheck;
   /** Bearer tokens (token mode): verified against the signing key's public half and trusted keys. */
-  bearer?: JwtCheck & { issuer: string };
+  bearer?: JwtCheck & { issuer: string; audience: string };
   /** Present when this registry issues tokens itself at /token. */
   signingKey?: SigningKey;
+  /** Token mode: where clients get tokens (AUTH_TOKEN_REALM). */
   realm?: string;
+  /** Token mode: the audience of bearer tokens (AUTH_SERVICE); in basic mode only the challenge's realm text. */
   service?: string;
   tokenTtlSeconds: number;
   refreshTtlSeconds: number;
+  /** Failed-login limit (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS); null: none. */
+  failures: FailureRule | null;
 }
 
 /** Configuration that cannot work: every request is refused with this message, nothing is guessed. */
@@ -157,6 +166,23 @@ function seconds(value: string | undefined, fallback: number, what: string): num
   return n;
 }
 
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === "https:" || url.protocol === "http:";
+  } catch {
+    return false;
+  }
+}
+
+function failureRule(env: AuthEnv): FailureRule | null {
+  const raw = env.AUTH_FAILURE_LIMIT;
+  const limit = raw === undefined || raw === "" ? 10 : Number(raw);
+  if (!Number.isInteger(limit) || limit < 0) throw new AuthConfigError("AUTH_FAILURE_LIMIT must be a whole number of attempts (0: no limit)");
+  const windowSeconds = seconds(env.AUTH_FAILURE_WINDOW_SECONDS, 300, "AUTH_FAILURE_WINDOW_SECONDS");
+  return limit === 0 ? null : { limit, windowSeconds };
+}
+
 function present(value: ConfigValue): value is string | object {
   return value !== undefined && value !== "";
 }
@@ -194,6 +220,7 @@ export async function loadAuthSettings(env: AuthEnv): Promise<AuthSettings> {
     service: env.AUTH_SERVICE || undefined,
     tokenTtlSeconds: seconds(env.AUTH_TOKEN_TTL_SECONDS, 300, "AUTH_TOKEN_TTL_SECONDS"),
     refreshTtlSeconds: seconds(env.AUTH_REFRESH_TOKEN_TTL_SECONDS, 30 * 24 * 3600, "AUTH_REFRESH_TOKEN_TTL_SECONDS"),
+    failures: failureRule(env),
   };
   if (mode === "open") return settings;
 
@@ -220,13 +247,19 @@ export async function loadAuthSettings(env: AuthEnv): Promise<AuthSettings> {
     if (trusted.length === 0 && !env.AUTH_TOKEN_JWKS_URL) {
       throw new AuthConfigError("AUTH_MODE=token needs AUTH_TOKEN_SIGNING_KEY (built-in token service) or AUTH_TOKEN_TRUSTED_KEYS / AUTH_TOKEN_JWKS_URL (external one)");
     }
-    if (!settings.signingKey && !settings.realm) {
-      throw new AuthConfigError("an external token service needs AUTH_TOKEN_REALM, the URL clients get tokens from");
+    // Both are configuration: taken from a request, a token for any audience would pass with the matching Host.
+    const missing = [settings.service ? null : "AUTH_SERVICE", settings.realm ? null : "AUTH_TOKEN_REALM"].filter((x) => x !== null);
+    if (missing.length > 0) {
+      throw new AuthConfigError(
+        `AUTH_MODE=token needs ${missing.join(" and ")}: AUTH_SERVICE is the audience (aud) bearer tokens carry, e.g. registry.example.com; ` +
+          "AUTH_TOKEN_REALM is the URL clients get tokens from, e.g. https://registry.example.com/token",
+      );
     }
+    if (!isHttpUrl(settings.realm!)) throw new AuthConfigError(`AUTH_TOKEN_REALM must be an http(s) URL, not ${settings.realm}`);
     settings.bearer = {
       keys: keyResolver(trusted, env.AUTH_TOKEN_JWKS_URL || undefined),
       issuer: env.AUTH_TOKEN_ISSUER || "edge-registry",
-      audience: settings.service,
+      audience: settings.service!,
     };
   }
 

@@ -7,7 +7,8 @@ import { readCapped } from "../http";
 import { RegistryError } from "../oci/errors";
 import { isValidName } from "../oci/names";
 import { grant, parseScope, Principal, scopeToAccessEntry, type AccessEntry, type Scope } from "./access";
-import type { Authenticator } from "./authenticator";
+import { assertIssuedInThePast, RejectedCredential, signatureVerified, type Authenticator } from "./authenticator";
+import type { ClientInfo } from "./failure-limiter";
 import type { SigningKey } from "./keys";
 import { parseAuthorization } from "./credentials";
 
@@ -59,19 +60,27 @@ function publicKeyOf(signing: SigningKey): Promise<CryptoKey> {
   return key;
 }
 
+const basicChallenge = (realm: string) => ({ "WWW-Authenticate": `Basic realm=${JSON.stringify(realm)}` });
+
 function credentialsError(message: string, realm: string): RegistryError {
-  return new RegistryError("UNAUTHORIZED", message, { headers: { "WWW-Authenticate": `Basic realm=${JSON.stringify(realm)}` } });
+  return new RegistryError("UNAUTHORIZED", message, { headers: basicChallenge(realm) });
 }
 
-async function fromQuery(request: Request, auth: Authenticator, url: URL): Promise<TokenRequest> {
+/** A refused login as the token service answers it: 401 with a Basic challenge; other refusals (429) as they are. */
+function loginRefused(err: unknown, realm: string): RegistryError {
+  if (err instanceof RegistryError && err.status !== 401) return err;
+  return credentialsError((err as Error).message, realm);
+}
+
+async function fromQuery(request: Request, auth: Authenticator, url: URL, client: ClientInfo): Promise<TokenRequest> {
   const credentials = parseAuthorization(request.headers.get("Authorization"));
   let principal: Principal;
   if (credentials.scheme === "none") principal = auth.anonymous(true);
   else if (credentials.scheme === "basic") {
-    principal = await auth.verifyPassword(credentials.username, credentials.password).catch((err) => {
-      throw credentialsError((err as Error).message, auth.service(request));
+    principal = await auth.verifyPassword(credentials.username, credentials.password, client).catch((err) => {
+      throw loginRefused(err, auth.service());
     });
-  } else throw credentialsError("the token service takes Basic credentials", auth.service(request));
+  } else throw credentialsError("the token service takes Basic credentials", auth.service());
   return {
     principal,
     scopes: scopesFrom(url.searchParams.getAll("scope")),
@@ -79,24 +88,24 @@ async function fromQuery(request: Request, auth: Authenticator, url: URL): Promi
   };
 }
 
-async function fromForm(request: Request, auth: Authenticator, signing: SigningKey): Promise<TokenRequest> {
+async function fromForm(request: Request, auth: Authenticator, signing: SigningKey, client: ClientInfo): Promise<TokenRequest> {
   const type = request.headers.get("Content-Type") ?? "";
   if (!type.startsWith("application/x-www-form-urlencoded")) {
     throw new RegistryError("UNSUPPORTED", "POST /token takes an application/x-www-form-urlencoded form", { status: 400 });
   }
   const form = new URLSearchParams(new TextDecoder().decode(await readCapped(request, MAX_FORM_BYTES)));
   const scopes = scopesFrom(form.getAll("scope"));
-  const service = auth.service(request);
+  const service = auth.service();
   switch (form.get("grant_type")) {
     case "password": {
-      const principal = await auth.verifyPassword(form.get("username") ?? "", form.get("password") ?? "").catch((err) => {
-        throw credentialsError((err as Error).message, service);
+      const principal = await auth.verifyPassword(form.get("username") ?? "", form.get("password") ?? "", client).catch((err) => {
+        throw loginRefused(err, service);
       });
       return { principal, scopes, offline: form.get("access_type") === "offline" };
     }
     case "refresh_token": {
       const token = form.get("refresh_token") ?? "";
-      const principal = await principalFromRefresh(auth, signing, token, service);
+      const principal = await auth.limited(client, null, () => principalFromRefresh(auth, signing, token, service));
       return { principal, scopes, offline: true, refreshToken: token };
     }
     default:
@@ -115,7 +124,12 @@ async function principalFromRefresh(auth: Authenticator, signing: SigningKey, to
       requiredClaims: ["exp", "sub"],
     }));
   } catch (err) {
-    throw credentialsError(`invalid refresh token: ${(err as Error).message}`, service);
+    throw new RejectedCredential(`invalid refresh token: ${(err as Error).message}`, !signatureVerified(err), basicChallenge(service));
+  }
+  try {
+    assertIssuedInThePast(payload, "invalid refresh token");
+  } catch (err) {
+    throw credentialsError((err as Error).message, service);
   }
   if (payload.token_use !== "refresh") throw credentialsError("invalid refresh token", service);
   const name = payload.sub!;
@@ -155,7 +169,7 @@ async function signRefreshToken(auth: Authenticator, signing: SigningKey, princi
 
 async function issue(auth: Authenticator, signing: SigningKey, request: Request, req: TokenRequest): Promise<Response> {
   const settings = auth.config();
-  const service = auth.service(request);
+  const service = auth.service();
   const now = Math.floor(Date.now() / 1000);
   let ttl = settings.tokenTtlSeconds;
   if (req.principal.options.expiresAt !== undefined) ttl = Math.min(ttl, Math.floor(req.principal.options.expiresAt / 1000) - now);
@@ -192,11 +206,11 @@ async function issue(auth: Authenticator, signing: SigningKey, request: Request,
 }
 
 /** GET or POST /token. 404 when this registry does not issue tokens itself. */
-export async function tokenEndpoint(request: Request, auth: Authenticator): Promise<Response> {
+export async function tokenEndpoint(request: Request, auth: Authenticator, client: ClientInfo = {}): Promise<Response> {
   const settings = auth.config();
   const signing = settings.mode === "token" ? settings.signingKey : undefined;
   if (!signing) throw new RegistryError("UNSUPPORTED", "this registry does not issue tokens", { status: 404 });
   const url = new URL(request.url);
-  const req = request.method === "POST" ? await fromForm(request, auth, signing) : await fromQuery(request, auth, url);
+  const req = request.method === "POST" ? await fromForm(request, auth, signing, client) : await fromQuery(request, auth, url, client);
   return issue(auth, signing, request, req);
 }

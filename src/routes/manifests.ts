@@ -10,6 +10,9 @@ import type { Descriptor, ManifestRecord } from "../storage/registry-store";
 
 type Reference = { digest: Digest; tag?: undefined } | { tag: string; digest?: undefined };
 
+/** Most `?tag=` parameters one manifest PUT may carry: each tag stores a copy of the manifest. */
+export const MAX_TAGS_PER_PUT = 32;
+
 const manifestUnknown = () => new RegistryError("MANIFEST_UNKNOWN", "manifest unknown to registry");
 
 /**
@@ -21,7 +24,23 @@ function parseReference(raw: string | undefined, purpose: "read" | "write"): Ref
   if (value.includes(":")) return { digest: parseDigest(value) };
   if (isValidTag(value)) return { tag: value };
   if (purpose === "read") throw manifestUnknown();
-  throw new RegistryError("MANIFEST_INVALID", "invalid tag", { detail: { tag: value.slice(0, 200) } });
+  throw invalidTag(value);
+}
+
+const invalidTag = (tag: string) => new RegistryError("MANIFEST_INVALID", "invalid tag", { detail: { tag: tag.slice(0, 200) } });
+
+/** Tags of a push: the reference when it is a tag, plus each `?tag=` (spec end-7b), each checked, each once. */
+function tagsOf(request: Request, ref: Reference): { tags: string[]; echoed: string[] } {
+  const params = new URL(request.url).searchParams.getAll("tag");
+  if (params.length > MAX_TAGS_PER_PUT) {
+    throw new RegistryError("MANIFEST_INVALID", `at most ${MAX_TAGS_PER_PUT} tag parameters per manifest push`, {
+      detail: { limit: MAX_TAGS_PER_PUT, tags: params.length },
+    });
+  }
+  for (const tag of params) if (!isValidTag(tag)) throw invalidTag(tag);
+  const echoed = [...new Set(params)];
+  const tags = [...new Set([...(ref.tag ? [ref.tag] : []), ...echoed])];
+  return { tags, echoed };
 }
 
 async function lookup(ctx: RegistryContext, name: string, ref: Reference): Promise<ManifestRecord | null> {
@@ -53,6 +72,7 @@ export async function getManifest(request: IRequest, ctx: RegistryContext): Prom
 export async function putManifest(request: IRequest, ctx: RegistryContext): Promise<Response> {
   const name = assertName(request.params.name ?? "");
   const ref = parseReference(request.params.reference, "write");
+  const { tags, echoed } = tagsOf(request, ref);
   const bytes = await readCapped(request, ctx.maxManifestBytes);
   const manifest = parseManifest(bytes, request.headers.get("Content-Type"));
 
@@ -63,18 +83,16 @@ export async function putManifest(request: IRequest, ctx: RegistryContext): Prom
     });
   }
 
-  // Everything the manifest points at must already be in this repository.
-  const [blobsPresent, childrenPresent] = await Promise.all([
-    Promise.all(manifest.blobs.map((blob) => ctx.store.isLinked(name, blob))),
-    Promise.all(manifest.manifests.map(async (child) => (await ctx.store.manifest(name, child)) !== null)),
-  ]);
-  const missingBlob = manifest.blobs.find((_, i) => !blobsPresent[i]);
+  // Everything the manifest points at must already be in this repository (an image lists blobs,
+  // an index manifests), unless this registry accepts sparse manifests.
+  const sparse = ctx.acceptSparseManifests === true;
+  const missingBlob = sparse ? null : await ctx.store.firstUnlinked(name, "blob", manifest.blobs);
   if (missingBlob) {
     throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "manifest references a blob unknown to this repository", {
       detail: { digest: formatDigest(missingBlob) },
     });
   }
-  const missingChild = manifest.manifests.find((_, i) => !childrenPresent[i]);
+  const missingChild = sparse ? null : await ctx.store.firstUnlinked(name, "manifest", manifest.manifests);
   if (missingChild) {
     throw new RegistryError("MANIFEST_BLOB_UNKNOWN", "index references a manifest unknown to this repository", {
       detail: { digest: formatDigest(missingChild) },
@@ -90,14 +108,16 @@ export async function putManifest(request: IRequest, ctx: RegistryContext): Prom
     referrer = { subject: manifest.subject, descriptor };
   }
   await ctx.store.putManifest(name, record, bytes, referrer);
-  if (ref.tag) await ctx.store.putTag(name, ref.tag, record, bytes);
+  for (const tag of tags) await ctx.store.putTag(name, tag, record, bytes);
 
-  const headers: Record<string, string> = {
+  const headers = new Headers({
     Location: `/v2/${name}/manifests/${formatDigest(digest)}`,
     "Docker-Content-Digest": formatDigest(digest),
     "Content-Length": "0",
-  };
-  if (manifest.subject) headers["OCI-Subject"] = formatDigest(manifest.subject);
+  });
+  if (manifest.subject) headers.set("OCI-Subject", formatDigest(manifest.subject));
+  // One OCI-Tag header per tag given as a parameter: clients learn the registry applied them.
+  for (const tag of echoed) headers.append("OCI-Tag", tag);
   return new Response(null, { status: 201, headers });
 }
 

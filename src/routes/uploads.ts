@@ -71,7 +71,10 @@ export async function startUpload(request: IRequest, ctx: RegistryContext, calle
   unwrap(await upload.create(name, algorithm), name, id);
 
   if (digest) {
-    unwrap(await upload.finish(name, formatDigest(digest), null, request.body ?? emptyBody(), appendOptions(ctx)), name, id);
+    const finished = await upload.finish(name, formatDigest(digest), null, request.body ?? emptyBody(), appendOptions(ctx));
+    // The client never learns this session's Location: a failed monolithic upload is abandoned at once.
+    if (!finished.ok) await upload.cancel(name);
+    unwrap(finished, name, id);
     return blobCreated(name, digest);
   }
   return new Response(null, {
@@ -92,22 +95,31 @@ function appendOptions(ctx: RegistryContext): AppendOptions {
   return { wholeChunk: Boolean(ctx.maxRequestBodyBytes) };
 }
 
-/** Content-Range start, checked against Content-Length when both are present. */
-function chunkStart(request: Request): number | null {
-  const range = parseContentRange(request.headers.get("Content-Range"));
-  if (!range) return null;
-  const length = request.headers.get("Content-Length");
-  if (length !== null && Number(length) !== range.end - range.start + 1) {
-    throw new RegistryError("BLOB_UPLOAD_INVALID", "Content-Length does not match Content-Range", { status: 416 });
+/**
+ * Content-Range start, checked against Content-Length when both are present. A range that
+ * cannot be right is a 416 that, like every 416, tells the client where the upload is.
+ */
+async function chunkStart(request: Request, upload: UploadSessionApi, name: string, id: string): Promise<number | null> {
+  try {
+    const range = parseContentRange(request.headers.get("Content-Range"));
+    if (!range) return null;
+    const length = request.headers.get("Content-Length");
+    if (length !== null && Number(length) !== range.end - range.start + 1) {
+      throw new RegistryError("BLOB_UPLOAD_INVALID", "Content-Length does not match Content-Range", { status: 416 });
+    }
+    return range.start;
+  } catch (err) {
+    if (!(err instanceof RegistryError) || err.status !== 416) throw err;
+    const { offset } = unwrap(await upload.status(name), name, id);
+    throw new RegistryError(err.code, err.message, { status: 416, detail: err.detail, headers: uploadHeaders(name, id, offset) });
   }
-  return range.start;
 }
 
 export async function patchUpload(request: IRequest, ctx: RegistryContext): Promise<Response> {
   const name = assertName(request.params.name ?? "");
   const id = decodeParam(request.params.id);
   const upload = session(ctx, id);
-  const start = chunkStart(request);
+  const start = await chunkStart(request, upload, name, id);
   const status = unwrap(await upload.append(name, start, request.body ?? emptyBody(), appendOptions(ctx)), name, id);
   return new Response(null, { status: 202, headers: { ...uploadHeaders(name, id, status.offset), "Content-Length": "0" } });
 }
@@ -119,7 +131,7 @@ export async function finishUpload(request: IRequest, ctx: RegistryContext): Pro
   const param = new URL(request.url).searchParams.get("digest");
   if (param === null) throw new RegistryError("DIGEST_INVALID", "digest parameter is required");
   const digest = parseDigest(param);
-  const start = chunkStart(request);
+  const start = await chunkStart(request, upload, name, id);
   unwrap(await upload.finish(name, formatDigest(digest), start, request.body, appendOptions(ctx)), name, id);
   return blobCreated(name, digest);
 }

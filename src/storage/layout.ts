@@ -21,6 +21,7 @@ export const keys = {
   blob: (d: Digest) => `blobs/${digestPath(d)}`,
   blobData: (uploadId: string) => `blob-data/${uploadId}`,
   layerLink: (name: string, d: Digest) => `${repo(name)}/_layers/${digestPath(d)}`,
+  layerLinks: (name: string) => `${repo(name)}/_layers/`,
   manifestLink: (name: string, d: Digest) => `${repo(name)}/_manifests/${digestPath(d)}`,
   manifestLinks: (name: string) => `${repo(name)}/_manifests/`,
   tag: (name: string, tag: string) => `${repo(name)}/_tags/${tag}`,

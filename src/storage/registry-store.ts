@@ -30,6 +30,12 @@ export interface Page<T> {
   next?: string;
 }
 
+/** Lookups in flight at once while checking a manifest's references: never a flood on the store. */
+const REFERENCE_CHECK_CONCURRENCY = 8;
+/** Up to this many references are looked up one by one; more are found by listing the repository's links. */
+const REFERENCE_LOOKUP_MAX = 16;
+const LIST_PAGE = 1000;
+
 export class RegistryStore {
   constructor(readonly objects: ObjectStore) {}
 
@@ -92,6 +98,46 @@ export class RegistryStore {
     return true;
   }
 
+  /**
+   * The first of `digests` that is not linked into the repository (as a blob, or as a manifest),
+   * or null when all are; stops at the first one missing. A few digests are looked up one by one;
+   * many are matched against pages of the repository's sorted links (1,000 keys a page), so the
+   * cost is at most one request per digest and usually far less, with at most
+   * REFERENCE_CHECK_CONCURRENCY requests in flight.
+   */
+  async firstUnlinked(name: string, kind: "blob" | "manifest", digests: Digest[]): Promise<Digest | null> {
+    if (digests.length === 0) return null;
+    const keyOf = (d: Digest) => (kind === "blob" ? keys.layerLink(name, d) : keys.manifestLink(name, d));
+    if (digests.length <= REFERENCE_LOOKUP_MAX) {
+      return firstMatching(digests, REFERENCE_CHECK_CONCURRENCY, async (d) => (await this.objects.head(keyOf(d))) === null);
+    }
+    const prefix = kind === "blob" ? keys.layerLinks(name) : keys.manifestLinks(name);
+    const wanted = digests.map((digest) => ({ digest, key: keyOf(digest) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    // Contiguous runs of the sorted keys, each walked through the listing on its own.
+    const runLength = Math.ceil(wanted.length / REFERENCE_CHECK_CONCURRENCY);
+    const runs: (typeof wanted)[] = [];
+    for (let at = 0; at < wanted.length; at += runLength) runs.push(wanted.slice(at, at + runLength));
+    let missing: Digest | null = null;
+    await Promise.all(runs.map(async (run) => {
+      let next = 0;
+      while (next < run.length && missing === null) {
+        // Keys of one algorithm have one length, so dropping the last character sorts just before the key.
+        const page = await this.objects.list(prefix, { startAfter: run[next]!.key.slice(0, -1), limit: LIST_PAGE });
+        const listed = new Set(page.objects.map((o) => o.key));
+        const lastListed = page.objects.at(-1)?.key;
+        for (; next < run.length; next++) {
+          const { key, digest } = run[next]!;
+          if (listed.has(key)) continue;
+          // Past the end of this page: the next page starts from this key.
+          if (page.truncated && lastListed !== undefined && key > lastListed) break;
+          missing ??= digest;
+          return;
+        }
+      }
+    }));
+    return missing;
+  }
+
   // --- manifests ---------------------------------------------------------------------------
 
   async manifest(name: string, digest: Digest): Promise<ManifestRecord | null> {
@@ -107,15 +153,15 @@ export class RegistryStore {
   /** Stores the exact bytes, links them into the repository and records the subject, if any. */
   async putManifest(name: string, record: ManifestRecord, bytes: Uint8Array, referrer?: { subject: Digest; descriptor: Descriptor }): Promise<void> {
     const meta = { mediaType: record.mediaType, size: String(record.size) };
+    // Everything that can fail is prepared before the first write.
+    const referrerEntry = referrer ? JSON.stringify(referrer.descriptor) : null;
     if (!(await this.objects.head(keys.blob(record.digest)))) {
       await this.objects.put(keys.blob(record.digest), bytes);
     }
-    if (referrer) {
-      await this.objects.put(
-        keys.referrer(name, referrer.subject, record.digest),
-        JSON.stringify(referrer.descriptor),
-        { subject: formatDigest(referrer.subject) },
-      );
+    if (referrer && referrerEntry !== null) {
+      await this.objects.put(keys.referrer(name, referrer.subject, record.digest), referrerEntry, {
+        subject: formatDigest(referrer.subject),
+      });
     }
     await this.objects.put(keys.manifestLink(name, record.digest), "", {
       ...meta,
@@ -243,4 +289,18 @@ export class RegistryStore {
     }
     return { items };
   }
+}
+
+/** The first item (in completion order) for which `test` holds, running at most `concurrency` tests at once. */
+async function firstMatching<T>(items: T[], concurrency: number, test: (item: T) => Promise<boolean>): Promise<T | null> {
+  let found: T | null = null;
+  let next = 0;
+  const worker = async () => {
+    while (found === null && next < items.length) {
+      const item = items[next++]!;
+      if (await test(item)) found ??= item;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return found;
 }

@@ -227,8 +227,30 @@ export class UploadSessionCore implements UploadSessionApi {
       // Keep whatever arrived, even if the client went away mid-chunk: it can resume from here.
       if (ended || !wholeChunk) {
         if (pendingLength > 0 || staleTail.length > 0) await this.appendTail(state, pending, pendingLength, hash, staleTail);
+      } else {
+        await this.dropUncommittedParts();
       }
       reader.releaseLock();
+    }
+  }
+
+  /**
+   * A whole chunk failed (cut off at the body limit, or the client went away): the parts it
+   * uploaded are not part of the session. When the session has no committed part, the multipart
+   * upload holds nothing else: abort it and forget it, so no parts stay behind (a client that
+   * retries with a new session would otherwise leave a body's worth each time). With committed
+   * parts it stays: what the failed chunk added is at most one body limit of parts past the
+   * committed ones, overwritten when the chunk is resent and dropped at completion, cancel or expiry.
+   */
+  private async dropUncommittedParts(): Promise<void> {
+    try {
+      const committed = await this.storage.get<SessionState>(STATE_KEY);
+      if (!committed?.multipartId || committed.parts.length > 0 || this.cancelled) return;
+      await this.abortMultipart(committed);
+      delete committed.multipartId;
+      await this.save(committed);
+    } catch (err) {
+      console.warn("could not drop the parts of a failed chunk", err); // the chunk's own error is what the client needs
     }
   }
 

@@ -15,7 +15,7 @@ let registry: RunningRegistry;
 let fixtures: AuthFixtures;
 
 beforeAll(async () => {
-  registry = await startRegistry(90_000, await basicMode());
+  registry = await startRegistry(await basicMode());
   fixtures = await pushAuthFixtures(registry.url);
 }, 180_000);
 

@@ -9,7 +9,7 @@ let registry: RunningRegistry;
 
 beforeAll(async () => {
   // wrangler.local.toml says AUTH_MODE=open; emptied, nothing is configured.
-  registry = await startRegistry(90_000, { vars: { AUTH_MODE: "" } });
+  registry = await startRegistry({ vars: { AUTH_MODE: "" } });
 }, 180_000);
 
 afterAll(async () => {

@@ -15,7 +15,7 @@ let registry: RunningRegistry;
 let fixtures: AuthFixtures;
 
 beforeAll(async () => {
-  registry = await startRegistry(90_000, await tokenMode());
+  registry = await startRegistry(await tokenMode());
   fixtures = await pushAuthFixtures(registry.url);
 }, 180_000);
 

@@ -77,6 +77,10 @@ export class DataSet {
   readonly referrers = new Map<string, Descriptor[]>();
   /** Manifests that must be rejected (400) when pushed by digest, and not pulled. */
   readonly badDigest = new Set<string>();
+  /** Manifests pushed by digest with these `?tag=` parameters (spec end-7b) instead of a PUT per tag. */
+  readonly tagParams = new Map<string, string[]>();
+  /** Blobs and manifests the data set's manifests point at that are never pushed (sparse manifests). */
+  readonly absent = new Set<string>();
 
   constructor(readonly name: string) {}
 
@@ -277,6 +281,15 @@ export function conformanceDataSets(): DataSet[] {
   add("custom-fields", (d) => d.multiPlatform({ tag: "custom-fields", extraField: true }));
   add("no-layers", (d) => d.image({ tag: "no-layers", layerCount: 0 }));
   add("sha512", (d) => d.multiPlatform({ algorithm: "sha512" }));
+  // Tags on push: every manifest of an index pushed by digest with ?tag=, the index with two tags.
+  for (const algorithm of ["sha256", "sha512"] as const) {
+    const name = `tag-param-${algorithm}`;
+    add(name, (d) => {
+      d.multiPlatform({ algorithm, tag: name });
+      d.manifests.forEach((m, i) => d.tags.set(`${name}-${i}`, m.digest));
+      for (const [tag, digest] of d.tags) d.tagParams.set(digest, [...(d.tagParams.get(digest) ?? []), tag]);
+    });
+  }
   add("bad-digest-image", (d) => {
     const desc = d.image();
     const m = d.manifestBody(desc.digest)!;
@@ -284,4 +297,23 @@ export function conformanceDataSets(): DataSet[] {
     d.badDigest.add(desc.digest);
   });
   return sets;
+}
+
+/**
+ * The suite's "sparse" data set (its Data.Sparse toggle): an image one of whose layers is never
+ * pushed, and an index of one pushed image and one child that does not exist. Only a registry that
+ * accepts sparse manifests (ACCEPT_SPARSE_MANIFESTS=true) takes them.
+ */
+export function sparseDataSet(): DataSet {
+  const d = new DataSet("sparse");
+  d.image({ tag: "sparse-image" });
+  const missingLayer = [...d.blobs.keys()].find((digest) => d.descs.get(digest)!.mediaType.startsWith("application/vnd.oci.image.layer.v1."))!;
+  d.blobs.delete(missingLayer);
+  d.absent.add(missingLayer);
+  const amd64 = { os: "linux", architecture: "amd64" };
+  const pushed = d.image({ platform: amd64 });
+  const missingChild: Descriptor = { mediaType: MT.ociManifest, digest: digestOf(randomBytes(1024)), size: 1024 };
+  d.absent.add(missingChild.digest);
+  d.index([{ desc: pushed, platform: amd64 }, { desc: missingChild, platform: { os: "linux", architecture: "arm64" } }], { tag: "sparse-index" });
+  return d;
 }

@@ -2,6 +2,7 @@
 // envelope, the blob push flows of the distribution-spec (POST+PUT, single POST, streamed PATCH,
 // chunked PATCH) and manifest pushes. Everything asserts with messages that show the exchange.
 import { createHash, randomBytes as cryptoRandomBytes } from "node:crypto";
+import http from "node:http";
 import { expect, test } from "vitest";
 
 export type Algorithm = "sha256" | "sha512";
@@ -384,6 +385,48 @@ export function mediaTypeOf(body: Uint8Array): string {
 
 export function putManifest(c: Client, repo: string, reference: string, body: Uint8Array, contentType = mediaTypeOf(body), query?: Record<string, string | string[]>): Promise<Res> {
   return c.put(`/v2/${repo}/manifests/${reference}`, { body, headers: { "Content-Type": contentType }, query });
+}
+
+/**
+ * One request over node:http, which keeps the response's header lines apart: fetch joins repeated
+ * headers into one, and the spec wants one `OCI-Tag` line per tag. `lines(name)` gives them.
+ */
+export function requestWithHeaderLines(c: Client, method: string, target: string, body: Uint8Array, headers: Record<string, string>): Promise<Res & { lines(name: string): string[] }> {
+  const url = c.resolve(target);
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: { ...headers, "Content-Length": String(body.length) } }, (answer) => {
+      const chunks: Buffer[] = [];
+      answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+      answer.on("error", reject);
+      answer.on("end", () => {
+        const data = Buffer.concat(chunks);
+        const raw = answer.rawHeaders;
+        const joined = new Headers();
+        for (let i = 0; i < raw.length; i += 2) joined.append(raw[i]!, raw[i + 1]!);
+        resolve({
+          method,
+          url: url.toString(),
+          status: answer.statusCode ?? 0,
+          headers: joined,
+          body: data,
+          text: () => data.toString("utf8"),
+          json: () => JSON.parse(data.toString("utf8")),
+          location: () => (joined.get("location") === null ? null : new URL(joined.get("location")!, url)),
+          describe: () => `${method} ${url.pathname}${url.search} -> ${answer.statusCode} [${raw.join(" ")}] ${data.toString("utf8").slice(0, 600)}`,
+          lines: (name) => raw.flatMap((v, i) => (i % 2 === 0 && v.toLowerCase() === name.toLowerCase() ? [raw[i + 1]!] : [])),
+        });
+      });
+    });
+    req.on("error", reject);
+    req.end(Buffer.from(body));
+  });
+}
+
+/** PUT by digest with `?tag=` for each tag (spec end-7b); returns the response and its OCI-Tag header lines. */
+export async function putManifestTagged(c: Client, repo: string, digest: string, body: Uint8Array, tags: string[], contentType = mediaTypeOf(body)) {
+  const query = tags.map((t) => `tag=${encodeURIComponent(t)}`).join("&");
+  const res = await requestWithHeaderLines(c, "PUT", `/v2/${repo}/manifests/${digest}?${query}`, body, { "Content-Type": contentType });
+  return { res, ociTags: res.lines("OCI-Tag") };
 }
 
 const ACCEPT_ALL = [MT.ociIndex, MT.ociManifest, MT.dockerManifestList, MT.dockerManifest].join(", ");

@@ -49,19 +49,22 @@ export interface RunningRegistry {
 }
 
 export interface RegistryOptions {
-  /** Settings (auth, BROWSE_PAGE, …) over wrangler.local.toml's [vars], given to serve.mjs as a VARS_FILE. */
+  /** Settings for the registry, written to the VARS_FILE serve.mjs reads (auth, BROWSE_PAGE, ACCEPT_SPARSE_MANIFESTS, …). */
   vars?: Record<string, string>;
+  timeoutMs?: number;
 }
 
-export async function startRegistry(timeoutMs = 90_000, options: RegistryOptions = {}): Promise<RunningRegistry> {
+export async function startRegistry(options: RegistryOptions = {}): Promise<RunningRegistry> {
+  const timeoutMs = options.timeoutMs ?? 90_000;
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "oci-conformance-"));
-  const lines: string[] = [];
   const varsEnv: Record<string, string> = {};
   if (options.vars) {
-    varsEnv.VARS_FILE = path.join(dataDir, "registry.vars");
-    await writeFile(varsEnv.VARS_FILE, Object.entries(options.vars).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""));
+    const varsFile = path.join(dataDir, "vars");
+    await writeFile(varsFile, Object.entries(options.vars).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""));
+    varsEnv.VARS_FILE = varsFile;
   }
+  const lines: string[] = [];
   const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "scripts", "serve.mjs")], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, ...varsEnv },
@@ -130,10 +133,10 @@ export async function startRegistry(timeoutMs = 90_000, options: RegistryOptions
  * Starts a registry for the current test file. The returned getter is valid inside tests
  * (after beforeAll ran).
  */
-export function useRegistry(): () => RunningRegistry {
+export function useRegistry(options: RegistryOptions = {}): () => RunningRegistry {
   let registry: RunningRegistry | undefined;
   beforeAll(async () => {
-    registry = await startRegistry();
+    registry = await startRegistry(options);
   }, 120_000);
   afterAll(async () => {
     await registry?.stop();

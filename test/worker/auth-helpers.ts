@@ -8,7 +8,7 @@ import type { Env } from "../../src/runtimes/workers/env";
 import { hashPassword } from "../../src/auth/passwords";
 import { BASE, MT, descriptor, digestOf, randomBytes, utf8 } from "./helpers";
 
-export type Fetch = (request: Request) => Promise<Response>;
+export type Fetch = (request: Request, client?: { address?: string }) => Promise<Response>;
 
 /** The worker's registry with these vars on top of wrangler.local.toml's (AUTH_MODE there is "open"). */
 export async function registryWith(vars: Partial<Env> & Record<string, unknown>): Promise<Fetch> {
@@ -64,21 +64,28 @@ export function decodePayload(token: string): Record<string, unknown> {
 
 export const now = () => Math.floor(Date.now() / 1000);
 
-/** A caller of one registry with one Authorization header (or none). */
+/** A caller of one registry with one Authorization header (or none), from one address (or an unknown one). */
 export class Client {
   constructor(
     readonly registry: Fetch,
     readonly authorization?: string,
+    readonly address?: string,
   ) {}
 
   as(authorization?: string): Client {
-    return new Client(this.registry, authorization);
+    return new Client(this.registry, authorization, this.address);
+  }
+
+  /** The same caller from this client address (what the runtime passes to the registry). */
+  from(address: string): Client {
+    return new Client(this.registry, this.authorization, address);
   }
 
   call(method: string, path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.authorization && !headers.has("Authorization")) headers.set("Authorization", this.authorization);
-    return this.registry(new Request(path.startsWith("http") ? path : BASE + path, { ...init, method, headers }));
+    const request = new Request(path.startsWith("http") ? path : BASE + path, { ...init, method, headers });
+    return this.registry(request, this.address !== undefined ? { address: this.address } : undefined);
   }
 
   /** Monolithic upload of one blob; returns the response (201 expected when allowed). */

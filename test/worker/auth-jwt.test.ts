@@ -123,3 +123,13 @@ describe("JWT as password", () => {
     await expectChallenge(await both.as(basic("alice", await mint(es256, seedClaims()))).call("GET", "/v2/"), "Basic");
   });
 });
+
+describe("a JWT password issued in the future", () => {
+  it("iat more than 60 s ahead -> 401; iat a few seconds ahead (clock skew) is accepted", async () => {
+    const ahead = await mint(es256, { ...seedClaims(), iat: now() + 3600 });
+    const res = await as(ahead).call("GET", "/v2/");
+    await expectChallenge(res, "Basic");
+    const skewed = await mint(es256, { ...seedClaims(), iat: now() + 20 });
+    expect(await as(skewed).status("GET", "/v2/")).toBe(200);
+  });
+});

@@ -38,11 +38,15 @@ async function postToken(form: Record<string, string>, status = 200): Promise<To
 
 const withToken = (t: TokenAnswer) => anon.as(bearer(t.token));
 
+/** Token mode needs both; these are what the tests' host (http://registry) would be. */
+const LOCAL_TOKEN_SERVICE = { AUTH_SERVICE: "registry", AUTH_TOKEN_REALM: "http://registry/token" };
+
 beforeAll(async () => {
   signing = await keyPair("ES256");
   anon = new Client(await registryWith({
     AUTH_MODE: "token",
     AUTH_TOKEN_SIGNING_KEY: JSON.stringify(signing.privateJwk),
+    ...LOCAL_TOKEN_SERVICE,
     AUTH_USERS: JSON.stringify([
       await userEntry("alice", "alice-pw", ["pull", "push"]),
       await userEntry("bob", "bob-pw", ["pull"]),
@@ -190,6 +194,7 @@ describe("built-in token service", () => {
     const short = new Client(await registryWith({
       AUTH_MODE: "token",
       AUTH_TOKEN_SIGNING_KEY: JSON.stringify(signing.privateJwk),
+      ...LOCAL_TOKEN_SERVICE,
       AUTH_TOKEN_TTL_SECONDS: "2",
       AUTH_USERS: JSON.stringify([await userEntry("alice", "alice-pw", ["pull", "push"])]),
     }));
@@ -252,5 +257,63 @@ describe("external token service", () => {
     ]) {
       await expectChallenge(await registry.as(bearer(token)).call("GET", "/v2/"), "Bearer");
     }
+  });
+});
+
+describe("audience and realm come from configuration, never from the request", () => {
+  const claimsFor = (aud: string) => ({ iss: "edge-registry", aud, sub: "alice", exp: now() + 300, access: [{ type: "repository", name: teamA, actions: ["pull"] }] });
+
+  it("with AUTH_SERVICE unset, a token signed for aud=other-registry.example is not accepted when sent with Host: other-registry.example", async () => {
+    const registry = new Client(await registryWith({ AUTH_MODE: "token", AUTH_TOKEN_SIGNING_KEY: JSON.stringify(signing.privateJwk) }));
+    const token = await mint(signing, claimsFor("other-registry.example"));
+    const res = await registry.as(bearer(token)).call("GET", `http://other-registry.example/v2/${teamA}/manifests/v1`);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { errors: { message: string }[] }).errors[0]!.message).toMatch(/AUTH_SERVICE.*AUTH_TOKEN_REALM/);
+  });
+
+  it("token mode without AUTH_SERVICE or without AUTH_TOKEN_REALM refuses every request, naming what is missing", async () => {
+    const key = JSON.stringify(signing.privateJwk);
+    for (const vars of [
+      { AUTH_TOKEN_REALM: "https://registry.example/token" },
+      { AUTH_SERVICE: "registry.example" },
+      { AUTH_SERVICE: "registry.example", AUTH_TOKEN_REALM: "not a url" },
+    ]) {
+      const res = await new Client(await registryWith({ AUTH_MODE: "token", AUTH_TOKEN_SIGNING_KEY: key, ...vars })).call("GET", "/v2/");
+      expect(res.status, JSON.stringify(vars)).toBe(401);
+      const message = ((await res.json()) as { errors: { message: string }[] }).errors[0]!.message;
+      expect(message, JSON.stringify(vars)).toMatch(vars.AUTH_SERVICE ? /AUTH_TOKEN_REALM/ : /AUTH_SERVICE/);
+    }
+  });
+
+  it("with AUTH_SERVICE set, only its audience is accepted and the challenge is the same whatever the Host", async () => {
+    const registry = new Client(await registryWith({
+      AUTH_MODE: "token",
+      AUTH_TOKEN_SIGNING_KEY: JSON.stringify(signing.privateJwk),
+      AUTH_SERVICE: "registry.example",
+      AUTH_TOKEN_REALM: "https://registry.example/token",
+      AUTH_USERS: JSON.stringify([await userEntry("alice", "alice-pw", ["pull", "push"])]),
+    }));
+    const ours = await mint(signing, claimsFor("registry.example"));
+    const theirs = await mint(signing, claimsFor("other-registry.example"));
+    for (const host of ["registry.example", "other-registry.example", "127.0.0.1:5000"]) {
+      expect(await registry.as(bearer(ours)).status("GET", `http://${host}/v2/`), host).toBe(200);
+      await expectChallenge(await registry.as(bearer(theirs)).call("GET", `http://${host}/v2/`), "Bearer");
+      expect(await expectChallenge(await registry.call("GET", `http://${host}/v2/`), "Bearer"), host)
+        .toBe('Bearer realm="https://registry.example/token",service="registry.example"');
+      // Tokens the service issues carry the configured audience, whatever Host the login came to.
+      const res = await registry.as(basic("alice", "alice-pw")).call("GET", `http://${host}/token?service=${host}&scope=repository:${teamA}:pull`);
+      expect(res.status).toBe(200);
+      expect(decodePayload(((await res.json()) as TokenAnswer).token).aud).toBe("registry.example");
+    }
+  });
+});
+
+describe("tokens issued in the future", () => {
+  const claims = (iat: number) => ({ iss: "edge-registry", aud: "registry", sub: "alice", iat, exp: now() + 3600, access: [{ type: "repository", name: teamA, actions: ["pull"] }] });
+
+  it(`a bearer token whose iat is more than ${60} s ahead is refused; within the clock skew it is accepted`, async () => {
+    const ahead = await expectChallenge(await anon.as(bearer(await mint(signing, claims(now() + 600)))).call("GET", `/v2/${teamA}/manifests/v1`), "Bearer");
+    expect(ahead).toContain('error="invalid_token"');
+    expect(await anon.as(bearer(await mint(signing, claims(now() + 30)))).status("GET", `/v2/${teamA}/manifests/v1`)).toBe(200);
   });
 });

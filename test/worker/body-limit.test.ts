@@ -131,3 +131,65 @@ describe("request body limit", () => {
     expect((await h.call("HEAD", `/v2/${repo}/blobs/${digest}`)).status).toBe(404);
   });
 });
+
+describe("a refused over-limit chunk leaves no multipart parts behind", () => {
+  const bigEnv = { ...env, MAX_REQUEST_BODY_BYTES: String(12 * h.MiB) } as Env;
+  const call = (method: string, path: string, init: RequestInit = {}) => worker.fetch(new Request(h.url(path), { ...init, method }), bigEnv);
+
+  /** A body of `total` bytes without Content-Length that stops after `pauseAt` bytes until released. */
+  function pausingStream(bytes: Uint8Array, pauseAt: number) {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let at = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (at >= bytes.length) return controller.close();
+        if (at >= pauseAt) await released;
+        controller.enqueue(bytes.slice(at, at + h.MiB));
+        at += h.MiB;
+      },
+    });
+    return { body, release };
+  }
+
+  async function waitFor<T>(read: () => Promise<T | undefined>): Promise<T> {
+    for (let i = 0; i < 200; i++) {
+      const value = await read();
+      if (value !== undefined) return value;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error("timed out");
+  }
+
+  it("first chunk of a session cut off after a part was uploaded -> 413; the multipart upload is aborted and forgotten; a resend completes", async () => {
+    const repo = h.uniqueRepo("lim");
+    const open = await call("POST", `/v2/${repo}/blobs/uploads/`);
+    await open.arrayBuffer();
+    const location = open.headers.get("Location")!;
+    const uuid = open.headers.get("Docker-Upload-UUID")!;
+    const bytes = h.randomBytes(20 * h.MiB);
+    const { body, release } = pausingStream(bytes, 6 * h.MiB);
+    const refused = call("PATCH", location, { body, duplex: "half" } as RequestInit);
+    // Part 1 (5 MiB) is cut and uploaded while the body is still coming.
+    const multipart = await waitFor(async () => {
+      const state = await h.storedSession(uuid);
+      return state?.multipartId ? { key: state.dataKey, id: state.multipartId } : undefined;
+    });
+    release();
+    await h.expectError(await refused, 413, "SIZE_INVALID");
+    await h.expectMultipartAborted(multipart.key, multipart.id);
+    const state = await h.storedSession(uuid);
+    expect(state?.multipartId).toBeUndefined();
+    expect(state?.offset).toBe(0);
+
+    for (const [from, to] of [[0, 12], [12, 20]] as const) {
+      const res = await call("PATCH", location, { body: streamOf(bytes.subarray(from * h.MiB, to * h.MiB)), duplex: "half" } as RequestInit);
+      await res.arrayBuffer();
+      expect(res.status).toBe(202);
+    }
+    const digest = await h.sha256(bytes);
+    const put = await call("PUT", h.withQuery(location, { digest }));
+    expect(put.status, await put.text()).toBe(201);
+    h.expectSameBytes(await h.getBlobBytes(repo, digest), bytes);
+  });
+});

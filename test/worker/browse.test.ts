@@ -138,6 +138,7 @@ describe("settings and auth", () => {
     const registry = await registryWith({
       AUTH_MODE: "token",
       AUTH_TOKEN_REALM: "https://auth.example.com/token",
+      AUTH_SERVICE: "registry",
       AUTH_TOKEN_TRUSTED_KEYS: JSON.stringify(key.publicJwk),
     });
     const res = await registry(new Request(h.url("/")));

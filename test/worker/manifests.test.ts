@@ -1,6 +1,7 @@
 // PUT / GET / HEAD / DELETE /v2/<name>/manifests/<reference> for every manifest type clients push.
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MAX_TAGS_PER_PUT } from "../../src/routes/manifests";
 import * as h from "./helpers";
 
 const { MT } = h;
@@ -431,5 +432,63 @@ describe("unknown manifests", () => {
   it("GET of a manifest in a repository that does not exist -> 404", async () => {
     const errors = await h.expectError(await h.call("GET", `/v2/${h.uniqueRepo("nothing")}/manifests/latest`), 404);
     expect(["MANIFEST_UNKNOWN", "NAME_UNKNOWN"]).toContain(errors[0]!.code);
+  });
+});
+
+describe("tags on push (?tag=, spec end-7b)", () => {
+  it("PUT by digest with ?tag=a&tag=b -> 201 with one OCI-Tag per tag; both tags serve the manifest", async () => {
+    const repo = h.uniqueRepo("tagp");
+    const bytes = h.utf8(JSON.stringify(await h.poolImage(pool, repo)));
+    const digest = await h.sha256(bytes);
+    const res = await h.call("PUT", `/v2/${repo}/manifests/${digest}?tag=a&tag=b&tag=a`, { body: bytes, headers: { "Content-Type": MT.ociManifest } });
+    expect(res.status, await res.text()).toBe(201);
+    expect(res.headers.get("OCI-Tag")).toBe("a, b");
+    expect(res.headers.get("Docker-Content-Digest")).toBe(digest);
+    for (const tag of ["a", "b"]) await expectManifest(repo, tag, bytes, MT.ociManifest, digest);
+    const list = await h.call("GET", `/v2/${repo}/tags/list`);
+    expect(((await list.json()) as { tags: string[] }).tags).toEqual(["a", "b"]);
+  });
+
+  it("a sha512 manifest tagged on push", async () => {
+    const repo = h.uniqueRepo("tagp");
+    const bytes = h.utf8(JSON.stringify(await h.poolImage(pool, repo)));
+    const digest = await h.sha512(bytes);
+    const res = await h.call("PUT", `/v2/${repo}/manifests/${digest}?tag=v1`, { body: bytes, headers: { "Content-Type": MT.ociManifest } });
+    expect(res.status, await res.text()).toBe(201);
+    expect(res.headers.get("OCI-Tag")).toBe("v1");
+    await expectManifest(repo, "v1", bytes, MT.ociManifest, digest);
+  });
+
+  it.each([["-bad"], ["a".repeat(129)], ["has space"], [""]])("an invalid ?tag=%s -> 400 MANIFEST_INVALID; nothing stored, not even the valid tags", async (bad) => {
+    const repo = h.uniqueRepo("tagp");
+    const bytes = h.utf8(JSON.stringify(await h.poolImage(pool, repo)));
+    const digest = await h.sha256(bytes);
+    const res = await h.call("PUT", `/v2/${repo}/manifests/${digest}?tag=good&tag=${encodeURIComponent(bad)}`, { body: bytes, headers: { "Content-Type": MT.ociManifest } });
+    await h.expectError(res, 400, "MANIFEST_INVALID");
+    await h.expectError(await h.call("GET", `/v2/${repo}/manifests/${digest}`), 404, "MANIFEST_UNKNOWN");
+    await h.expectError(await h.call("GET", `/v2/${repo}/manifests/good`), 404, "MANIFEST_UNKNOWN");
+  });
+
+  it("more tag parameters than the limit -> 400 naming it", async () => {
+    const repo = h.uniqueRepo("tagp");
+    const bytes = h.utf8(JSON.stringify(await h.poolImage(pool, repo)));
+    const query = Array.from({ length: MAX_TAGS_PER_PUT + 1 }, (_, i) => `tag=t${i}`).join("&");
+    const [error] = await h.expectError(await h.call("PUT", `/v2/${repo}/manifests/${await h.sha256(bytes)}?${query}`, { body: bytes, headers: { "Content-Type": MT.ociManifest } }), 400, "MANIFEST_INVALID");
+    expect(error!.message).toContain(String(MAX_TAGS_PER_PUT));
+  });
+
+  it("PUT by tag still works, and may add ?tag= tags", async () => {
+    const repo = h.uniqueRepo("tagp");
+    const bytes = h.utf8(JSON.stringify(await h.poolImage(pool, repo)));
+    const digest = await h.sha256(bytes);
+    const plain = await h.putManifest(repo, "latest", bytes, MT.ociManifest);
+    await plain.arrayBuffer();
+    expect(plain.status).toBe(201);
+    expect(plain.headers.get("OCI-Tag")).toBeNull();
+    const res = await h.call("PUT", `/v2/${repo}/manifests/stable?tag=v2`, { body: bytes, headers: { "Content-Type": MT.ociManifest } });
+    await res.arrayBuffer();
+    expect(res.status).toBe(201);
+    expect(res.headers.get("OCI-Tag")).toBe("v2");
+    for (const tag of ["latest", "stable", "v2"]) await expectManifest(repo, tag, bytes, MT.ociManifest, digest);
   });
 });

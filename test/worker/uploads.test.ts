@@ -228,6 +228,44 @@ describe("offset mismatches (416)", () => {
   });
 });
 
+describe("every 416 carries the true Range and Location", () => {
+  const refusals: [string, Record<string, string>, number][] = [
+    ["Content-Length not matching Content-Range", { "Content-Range": "1000-1099", "Content-Length": "50" }, 50],
+    ["a malformed Content-Range", { "Content-Range": "abc" }, 6],
+    ["a Content-Range ending before it starts", { "Content-Range": "1010-1005" }, 6],
+    ["a chunk at the wrong offset", { "Content-Range": "5-10" }, 6],
+  ];
+  it.each(refusals)("PATCH with %s -> 416, Range 0-999 and the session's Location", async (_label, headers, length) => {
+    const repo = h.uniqueRepo("up");
+    const { location } = await h.startUpload(repo);
+    await h.patchOk(location, h.randomBytes(1000), 0);
+    const res = await h.call("PATCH", location, { headers, body: h.randomBytes(length) });
+    await h.expectError(res, 416, "BLOB_UPLOAD_INVALID");
+    expect(res.headers.get("Range")).toBe("0-999");
+    expect(res.headers.get("Location")).toBe(new URL(location, h.BASE).pathname);
+    expect(await h.uploadOffset(location)).toBe(1000);
+  });
+
+  it("PUT ?digest= with a final chunk whose Content-Length disagrees with its Content-Range -> 416 with Range and Location", async () => {
+    const { location } = await h.startUpload(h.uniqueRepo("up"));
+    await h.patchOk(location, h.randomBytes(10), 0);
+    const res = await h.call("PUT", h.withQuery(location, { digest: await h.sha256(h.randomBytes(20)) }), {
+      headers: { "Content-Range": "10-19", "Content-Length": "5" },
+      body: h.randomBytes(5),
+    });
+    await h.expectError(res, 416, "BLOB_UPLOAD_INVALID");
+    expect(res.headers.get("Range")).toBe("0-9");
+    expect(res.headers.get("Location")).toBe(new URL(location, h.BASE).pathname);
+  });
+
+  it("a bad Content-Range on an unknown session -> 404 BLOB_UPLOAD_UNKNOWN", async () => {
+    const repo = h.uniqueRepo("up");
+    const { location } = await h.startUpload(repo);
+    await h.call("DELETE", location).then(h.drain);
+    await h.expectError(await h.call("PATCH", location, { headers: { "Content-Range": "abc" }, body: h.randomBytes(3) }), 404, "BLOB_UPLOAD_UNKNOWN");
+  });
+});
+
 describe("concurrent PATCHes on one session", () => {
   async function resumeAndFinish(repo: string, location: string, bytes: Uint8Array) {
     const offset = await h.uploadOffset(location);

@@ -7,8 +7,10 @@ import { ASSETS, type Asset } from "./assets";
 
 /** The origin of an external token service, which the page's script must be allowed to reach. */
 function tokenOrigin(request: Request, ctx: RegistryContext): string | null {
+  const realm = ctx.auth.tokenRealm();
+  if (!realm) return null;
   try {
-    const origin = new URL(ctx.auth.realm(request)).origin;
+    const origin = new URL(realm).origin;
     return origin === new URL(request.url).origin ? null : origin;
   } catch {
     return null;

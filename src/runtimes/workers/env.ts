@@ -1,10 +1,13 @@
 // The Workers deployment's bindings (wrangler.toml) next to the registry settings (vars, secrets).
 import type { RegistrySettings } from "../../settings";
 import type { UploadSession } from "../../../durable/upload-session";
+import type { AuthFailureCounter } from "../../../durable/auth-failures";
 
 export interface Env extends RegistrySettings {
   BUCKET: R2Bucket;
   UPLOADS: DurableObjectNamespace<UploadSession>;
+  /** Failed-login counts, one object per client address or user name. Absent: counted per isolate. */
+  AUTH_FAILURES?: DurableObjectNamespace<AuthFailureCounter>;
   /** Read large blobs in ranged GETs of this many bytes (0 or absent: one GET); see r2.ts. */
   R2_READ_PIECE_BYTES?: string;
 }

@@ -1,18 +1,19 @@
 // Cloudflare Workers entry: binds R2, the upload-session Durable Object and the auth settings
 // to the registry.
-import { createRegistry } from "../../app";
+import { createRegistry, type Registry } from "../../app";
 import { Authenticator } from "../../auth/authenticator";
-import { browsePageEnabled, requestBodyLimit } from "../../settings";
+import { acceptSparseManifests, browsePageEnabled, requestBodyLimit } from "../../settings";
 import { r2ReadPieceBytes, type Env } from "./env";
 import { R2ObjectStore } from "./r2";
 import { RegistryStore } from "../../storage/registry-store";
 import { durableUploadSessions } from "../../../durable/upload-session";
+import { DurableFailureLimiter } from "../../../durable/auth-failures";
+import { MemoryFailureLimiter } from "../../auth/failure-limiter";
 
 export { UploadSession } from "../../../durable/upload-session";
+export { AuthFailureCounter } from "../../../durable/auth-failures";
 
 const MiB = 1024 * 1024;
-
-type Registry = (request: Request) => Promise<Response>;
 
 // Routes, auth settings and keys are prepared once per isolate, not once per request.
 const registries = new WeakMap<Env, Promise<Registry>>();
@@ -31,17 +32,21 @@ async function buildRegistry(env: Env): Promise<Registry> {
   return createRegistry({
     store: new RegistryStore(new R2ObjectStore(env.BUCKET, { readPieceBytes: r2ReadPieceBytes(env) })),
     uploads: durableUploadSessions(env.UPLOADS),
-    auth: await Authenticator.fromEnv(env),
+    // One count for every isolate (a Durable Object per key); without the binding, per isolate.
+    auth: await Authenticator.fromEnv(env, env.AUTH_FAILURES ? new DurableFailureLimiter(env.AUTH_FAILURES) : new MemoryFailureLimiter()),
     maxManifestBytes: 4 * MiB,
     // Any chunk size is accepted; the session cuts the stream into parts itself.
     chunkMinLength: 1,
     maxRequestBodyBytes: requestBodyLimit(env),
     browsePage: browsePageEnabled(env),
+    acceptSparseManifests: acceptSparseManifests(env),
   });
 }
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
-    return (await registryFor(env))(request);
+    // Cloudflare's edge sets CF-Connecting-IP to the client's address (the local front sets it too).
+    const address = request.headers.get("CF-Connecting-IP") ?? undefined;
+    return (await registryFor(env))(request, { address });
   },
 } satisfies ExportedHandler<Env>;

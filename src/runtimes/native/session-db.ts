@@ -1,0 +1,197 @@
+// Upload-session state on SQLite (node:sqlite's DatabaseSync, on Bun, Deno and Node): one database
+// for every session of this data directory, WAL journal with synchronous=FULL, so a commit that
+// returned (and was reported to a client) survives a crash or power loss.
+//
+//   upload_entries(session, key, kind, value)   the SessionStorage values of each session:
+//                                               kind 0 = JSON (Uint8Array fields as {"$bytes": base64}),
+//                                               kind 1 = raw bytes (tail segments)
+//   upload_alarms(session, at)                  when the session's alarm is due (ms since epoch)
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { StorageFullError } from "../../oci/errors";
+import type { SessionStorage } from "../../uploads/session-state";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS upload_entries (
+  session TEXT NOT NULL,
+  key TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  value BLOB NOT NULL,
+  UNIQUE (session, key)
+);
+CREATE TABLE IF NOT EXISTS upload_alarms (
+  session TEXT PRIMARY KEY,
+  at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS upload_alarms_due ON upload_alarms (at);
+`;
+
+const JSON_VALUE = 0;
+const BYTES_VALUE = 1;
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+export class SessionDatabase {
+  private readonly db: DatabaseSync;
+  private readonly statements: Record<"get" | "put" | "remove" | "removeAll" | "exists" | "setAlarm" | "clearAlarm" | "due", StatementSync>;
+
+  constructor(readonly file: string) {
+    this.db = new DatabaseSync(file);
+    full(() => {
+      this.db.exec("PRAGMA journal_mode = WAL");
+      this.db.exec("PRAGMA synchronous = FULL");
+      this.db.exec("PRAGMA busy_timeout = 5000");
+      this.db.exec(SCHEMA);
+    });
+    const prepare = (sql: string) => this.db.prepare(sql);
+    this.statements = {
+      get: prepare("SELECT kind, value FROM upload_entries WHERE session = ? AND key = ?"),
+      put: prepare("INSERT INTO upload_entries (session, key, kind, value) VALUES (?, ?, ?, ?) ON CONFLICT (session, key) DO UPDATE SET kind = excluded.kind, value = excluded.value"),
+      remove: prepare("DELETE FROM upload_entries WHERE session = ? AND key = ?"),
+      removeAll: prepare("DELETE FROM upload_entries WHERE session = ?"),
+      exists: prepare("SELECT 1 AS found FROM upload_entries WHERE session = ? LIMIT 1"),
+      setAlarm: prepare("INSERT INTO upload_alarms (session, at) VALUES (?, ?) ON CONFLICT (session) DO UPDATE SET at = excluded.at"),
+      clearAlarm: prepare("DELETE FROM upload_alarms WHERE session = ?"),
+      due: prepare("SELECT session FROM upload_alarms WHERE at <= ? ORDER BY at LIMIT ?"),
+    };
+  }
+
+  /** The SessionStorage of one session. */
+  storage(session: string): SessionStorage {
+    return new SqliteSessionStorage(this, session);
+  }
+
+  get(session: string, key: string): unknown {
+    const row = this.statements.get.get(session, key) as { kind: number; value: Uint8Array } | undefined;
+    return row ? decodeValue(row.kind, row.value) : undefined;
+  }
+
+  /** Writes and deletes entries of one session in one transaction. */
+  commit(session: string, entries: Record<string, unknown>, deletes: string[]): void {
+    this.transaction(() => {
+      for (const key of deletes) this.statements.remove.run(session, key);
+      for (const [key, value] of Object.entries(entries)) {
+        const [kind, bytes] = encodeValue(value);
+        this.statements.put.run(session, key, kind, bytes);
+      }
+    });
+  }
+
+  deleteSession(session: string): void {
+    this.transaction(() => {
+      this.statements.removeAll.run(session);
+      this.statements.clearAlarm.run(session);
+    });
+  }
+
+  exists(session: string): boolean {
+    return this.statements.exists.get(session) !== undefined;
+  }
+
+  setAlarm(session: string, at: number): void {
+    full(() => this.statements.setAlarm.run(session, Math.round(at)));
+  }
+
+  clearAlarm(session: string): void {
+    full(() => this.statements.clearAlarm.run(session));
+  }
+
+  /** Sessions whose alarm is due at `now`, earliest first. */
+  dueAlarms(now: number, limit: number): string[] {
+    return (this.statements.due.all(Math.round(now), limit) as { session: string }[]).map((r) => r.session);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private transaction(work: () => void): void {
+    full(() => {
+      this.db.exec("BEGIN IMMEDIATE");
+      try {
+        work();
+        this.db.exec("COMMIT");
+      } catch (err) {
+        try {
+          this.db.exec("ROLLBACK");
+        } catch {
+          // SQLite already rolled back (it may, on SQLITE_FULL)
+        }
+        throw err;
+      }
+    });
+  }
+}
+
+class SqliteSessionStorage implements SessionStorage {
+  constructor(
+    private readonly db: SessionDatabase,
+    private readonly session: string,
+  ) {}
+
+  async get<T>(key: string): Promise<T | undefined> {
+    return this.db.get(this.session, key) as T | undefined;
+  }
+
+  async getMany<T>(keys: string[]): Promise<Map<string, T>> {
+    const found = new Map<string, T>();
+    for (const key of keys) {
+      const value = this.db.get(this.session, key);
+      if (value !== undefined) found.set(key, value as T);
+    }
+    return found;
+  }
+
+  async commit(entries: Record<string, unknown>, deletes: string[] = []): Promise<void> {
+    this.db.commit(this.session, entries, deletes);
+  }
+
+  async deleteAll(): Promise<void> {
+    this.db.deleteSession(this.session);
+  }
+
+  async setAlarm(at: number): Promise<void> {
+    this.db.setAlarm(this.session, at);
+  }
+}
+
+function encodeValue(value: unknown): [number, Uint8Array] {
+  if (value instanceof Uint8Array) return [BYTES_VALUE, value];
+  const json = JSON.stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? { $bytes: toBase64(v) } : v));
+  return [JSON_VALUE, utf8.encode(json)];
+}
+
+function decodeValue(kind: number, value: Uint8Array): unknown {
+  if (kind === BYTES_VALUE) return new Uint8Array(value);
+  return JSON.parse(utf8Decoder.decode(value), (_key, v: unknown) => {
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      const bytes = (v as { $bytes?: unknown }).$bytes;
+      if (typeof bytes === "string" && Object.keys(v).length === 1) return fromBase64(bytes);
+    }
+    return v;
+  });
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+const SQLITE_FULL = 13;
+
+/** SQLite's "database or disk is full" becomes the registry's StorageFullError. */
+function full<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    const e = err as { errcode?: number; message?: string; code?: string };
+    if ((e.errcode !== undefined && (e.errcode & 0xff) === SQLITE_FULL) || /database or disk is full/i.test(e.message ?? "")) {
+      throw new StorageFullError("upload-session database: SQLITE_FULL");
+    }
+    throw err;
+  }
+}

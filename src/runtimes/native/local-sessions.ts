@@ -116,6 +116,7 @@ export class LocalUploadSessions implements UploadSessions {
 
   private async sweepOnce(): Promise<void> {
     const { database } = this.options;
+    let expired = 0;
     try {
       for (;;) {
         if (this.closing) return;
@@ -124,6 +125,7 @@ export class LocalUploadSessions implements UploadSessions {
           if (this.closing) return;
           // An alarm runs once; the core sets it again if the session lives on.
           database.clearAlarm(id);
+          expired += 1;
           try {
             await this.use(id, (core) => core.expire());
           } catch (err) {
@@ -133,6 +135,7 @@ export class LocalUploadSessions implements UploadSessions {
         }
         if (due.length < DUE_PER_SWEEP) break;
       }
+      if (expired > 0) database.checkpoint();
       this.evictIdle();
     } catch (err) {
       console.error("upload session sweep failed", err);

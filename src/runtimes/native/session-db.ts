@@ -40,6 +40,8 @@ export class SessionDatabase {
       this.db.exec("PRAGMA journal_mode = WAL");
       this.db.exec("PRAGMA synchronous = FULL");
       this.db.exec("PRAGMA busy_timeout = 5000");
+      // Tails pass through the WAL; once checkpointed, do not keep more than this on disk.
+      this.db.exec("PRAGMA journal_size_limit = 33554432");
       this.db.exec(SCHEMA);
     });
     const prepare = (sql: string) => this.db.prepare(sql);
@@ -98,6 +100,11 @@ export class SessionDatabase {
   /** Sessions whose alarm is due at `now`, earliest first. */
   dueAlarms(now: number, limit: number): string[] {
     return (this.statements.due.all(Math.round(now), limit) as { session: string }[]).map((r) => r.session);
+  }
+
+  /** Copies the WAL into the database and truncates it: gives back the space of expired sessions' tails. */
+  checkpoint(): void {
+    full(() => this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   }
 
   close(): void {

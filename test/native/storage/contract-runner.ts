@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { FilesystemObjectStore } from "../../../src/runtimes/native/fs-store";
+import { hashContract } from "./hash-contract";
 import { registryContract } from "./registry-contract";
 import { storeContract } from "./store-contract";
 import { tempDir } from "./support";
@@ -29,6 +30,9 @@ async function runCase(suite: string, name: string, work: (dir: string) => Promi
   }
 }
 
+for (const testCase of hashContract) {
+  await runCase("hash", testCase.name, () => testCase.run({}));
+}
 for (const testCase of storeContract) {
   await runCase("store", testCase.name, async (dir) => {
     const root = path.join(dir, "root");

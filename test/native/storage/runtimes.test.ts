@@ -2,6 +2,7 @@
 // run by each runtime (scripts/native-storage-contract.mjs). Every case must pass on every runtime.
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { hashContract } from "./hash-contract";
 import { registryContract } from "./registry-contract";
 import { storeContract } from "./store-contract";
 
@@ -16,7 +17,7 @@ interface RuntimeResult {
 }
 
 describe.each(["node", "bun", "deno"])("contract on %s", (runtime) => {
-  it("passes every store and registry case", () => {
+  it("passes every hash, store and registry case", () => {
     const child = spawnSync(process.execPath, ["scripts/native-storage-contract.mjs", "--json", runtime], {
       encoding: "utf8",
       maxBuffer: 64 * 1024 * 1024,
@@ -26,7 +27,7 @@ describe.each(["node", "bun", "deno"])("contract on %s", (runtime) => {
     const result = JSON.parse(line!) as RuntimeResult;
     const failures = result.cases.filter((c) => !c.ok).map((c) => `${c.suite}: ${c.name}\n${c.error}`);
     expect(failures, result.stderr).toEqual([]);
-    expect(result.passed).toBe(storeContract.length + registryContract.length);
+    expect(result.passed).toBe(hashContract.length + storeContract.length + registryContract.length);
     expect(child.status).toBe(0);
     console.log(`${runtime} ${result.version}: ${result.passed} cases passed`);
   });

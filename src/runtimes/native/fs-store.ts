@@ -28,6 +28,12 @@ export interface FilesystemStoreOptions {
    * process loses nothing, but a power loss may lose what clients were told is stored.
    */
   durable?: boolean;
+  /**
+   * uploadPart returns once the part is written and in place, and syncs it in the background;
+   * `whenDurable()` tells when it is on disk. Lets an upload session hash and receive the next
+   * part while the disk takes this one (the session commits its state only after whenDurable).
+   */
+  syncPartsInBackground?: boolean;
 }
 
 const MAGIC = [0x45, 0x52, 0x4f, 0x31]; // "ERO1"
@@ -68,6 +74,8 @@ const scratch = new Uint8Array(GET_READ);
 
 export class FilesystemObjectStore implements ObjectStore {
   private readonly durable: boolean;
+  private readonly background: boolean;
+  private readonly syncing = new Set<Promise<void>>();
   private readonly tmpDir: string;
   private readonly uploadsDir: string;
 
@@ -76,6 +84,7 @@ export class FilesystemObjectStore implements ObjectStore {
     options: FilesystemStoreOptions,
   ) {
     this.durable = options.durable ?? true;
+    this.background = this.durable && (options.syncPartsInBackground ?? false);
     this.tmpDir = path.join(root, ".tmp");
     this.uploadsDir = path.join(root, ".multipart");
   }
@@ -182,20 +191,48 @@ export class FilesystemObjectStore implements ObjectStore {
     const name = `${partNumber}.${etag}`;
     await storageErrors(async () => {
       const temp = this.tempFile();
+      const handle = await fsp.open(temp, "wx", 0o644);
       try {
-        await writeSynced(temp, data, this.durable);
+        await writeAll(handle, data);
+        if (!this.background && this.durable) await handle.datasync();
         await fsp.rename(temp, path.join(dir, name));
       } catch (err) {
+        await handle.close().catch(() => {});
         await fsp.rm(temp, { force: true }).catch(() => {});
         throw err;
+      }
+      if (this.background) {
+        this.track(
+          (async () => {
+            try {
+              await handle.datasync();
+            } finally {
+              await handle.close();
+            }
+            await syncDir(dir);
+          })(),
+        );
+      } else {
+        await handle.close();
       }
       // An earlier upload of this part number is replaced.
       for (const other of await fsp.readdir(dir)) {
         if (other !== name && other.startsWith(`${partNumber}.`)) await fsp.rm(path.join(dir, other), { force: true });
       }
-      if (this.durable) await syncDir(dir);
+      if (!this.background && this.durable) await syncDir(dir);
     });
     return { partNumber, etag };
+  }
+
+  /** Resolves once every part handed to uploadPart before this call is on disk; rejects if one could not be synced. */
+  whenDurable(): Promise<void> {
+    return Promise.all([...this.syncing]).then(() => undefined);
+  }
+
+  private track(sync: Promise<void>): void {
+    const tracked: Promise<void> = storageErrors(() => sync).finally(() => this.syncing.delete(tracked));
+    tracked.catch(() => {}); // reported to whoever waits in whenDurable
+    this.syncing.add(tracked);
   }
 
   async completeMultipart(key: string, uploadId: string, parts: UploadedPart[]): Promise<void> {
@@ -214,6 +251,7 @@ export class FilesystemObjectStore implements ObjectStore {
       listed.push([part.etag, size]);
     }
     const keep = new Set(parts.map((p) => `${p.partNumber}.${p.etag}`));
+    await this.whenDurable(); // the object must not outlive its parts in a power loss
     await storageErrors(async () => {
       await this.writeObject(keySegments(key), { m: {}, u: uploadId, p: listed });
       for (const name of await fsp.readdir(dir)) {
@@ -454,13 +492,15 @@ function fileSize(file: string): number {
 async function writeSynced(file: string, data: Uint8Array | Uint8Array[], durable: boolean): Promise<void> {
   const handle = await fsp.open(file, "wx", 0o644);
   try {
-    for (const chunk of Array.isArray(data) ? data : [data]) {
-      for (let at = 0; at < chunk.length; ) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
-    }
+    for (const chunk of Array.isArray(data) ? data : [data]) await writeAll(handle, chunk);
     if (durable) await handle.datasync();
   } finally {
     await handle.close();
   }
+}
+
+async function writeAll(handle: fs.promises.FileHandle, chunk: Uint8Array): Promise<void> {
+  for (let at = 0; at < chunk.length; ) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -8,12 +8,18 @@ import type { ObjectStore } from "../../storage/object-store";
 import type { AppendOptions, SessionResult, UploadSessionApi, UploadStatus } from "../../uploads/protocol";
 import { UploadSessionCore, type SessionConfig } from "../../uploads/session";
 import type { UploadSessions } from "../../uploads/sessions";
-import type { SessionDatabase } from "./session-db";
+import type { SessionDatabase, SqliteSessionStorage } from "./session-db";
 
 export interface LocalSessionsOptions {
   database: SessionDatabase;
   objects: ObjectStore;
   config: SessionConfig;
+  /**
+   * Resolves once everything `objects` was given so far is durable (FilesystemObjectStore.whenDurable
+   * with syncPartsInBackground): session state is then written behind the part syncs, and each
+   * request answers only once its state is durable. Absent: every commit is durable when made.
+   */
+  durable?: () => Promise<void>;
   /** How often due alarms (expiry) are run and idle cores evicted; default min(60 s, TTL / 4). */
   sweepIntervalMs?: number;
   /** An idle core (its live hash) is dropped after this long; default 10 min. */
@@ -29,8 +35,11 @@ const RETRY_MS = 60_000;
 
 interface Active {
   core: UploadSessionCore;
+  storage: SqliteSessionStorage;
   users: number;
   lastUsed: number;
+  /** Its state could not be made durable: no new request joins it; replaced once idle. */
+  retired?: { idle: Promise<void>; resolve: () => void };
 }
 
 export class LocalUploadSessions implements UploadSessions {
@@ -73,19 +82,46 @@ export class LocalUploadSessions implements UploadSessions {
   async use<T>(id: string, work: (core: UploadSessionCore) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error("upload sessions are closed");
     let entry = this.active.get(id);
+    while (entry?.retired) {
+      await entry.retired.idle;
+      entry = this.active.get(id);
+    }
     if (!entry) {
-      const { database, objects, config } = this.options;
-      entry = { core: new UploadSessionCore(id, database.storage(id), objects, config), users: 0, lastUsed: 0 };
+      const { database, objects, config, durable } = this.options;
+      const storage = database.storage(id, durable);
+      entry = { core: new UploadSessionCore(id, storage, objects, config), storage, users: 0, lastUsed: 0 };
       this.active.set(id, entry);
     }
     entry.users += 1;
     this.inFlight += 1;
     try {
-      return await work(entry.core);
+      let result: T | undefined;
+      let failure: { error: unknown } | null = null;
+      try {
+        result = await work(entry.core);
+      } catch (error) {
+        failure = { error }; // the core reloads its state itself; its live hash stays valid
+      }
+      try {
+        await entry.storage.flush(); // what the response reports is durable
+      } catch (error) {
+        // State the core holds never reached storage: the next request starts from what did.
+        if (!entry.retired) {
+          let resolve!: () => void;
+          const idle = new Promise<void>((r) => (resolve = r));
+          entry.retired = { idle, resolve };
+        }
+        throw error;
+      }
+      if (failure) throw failure.error;
+      return result as T;
     } finally {
       entry.users -= 1;
       entry.lastUsed = this.now();
-      if (entry.users === 0 && !this.options.database.exists(id)) this.active.delete(id);
+      if (entry.users === 0 && (entry.retired || !this.options.database.exists(id))) {
+        if (this.active.get(id) === entry) this.active.delete(id);
+        entry.retired?.resolve();
+      }
       this.inFlight -= 1;
       if (this.inFlight === 0) this.drained?.();
     }

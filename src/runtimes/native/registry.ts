@@ -57,10 +57,16 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
   const lock = DataDirLock.acquire(dataDir);
   let database: SessionDatabase | null = null;
   try {
-    const objects = await FilesystemObjectStore.open(path.join(dataDir, "objects"), { durable: options.durable });
+    const objects = await FilesystemObjectStore.open(path.join(dataDir, "objects"), { durable: options.durable, syncPartsInBackground: true });
     database = new SessionDatabase(path.join(dataDir, "uploads.sqlite"));
     const auth = await Authenticator.fromEnv(settings);
-    const sessions = new LocalUploadSessions({ database, objects, config, sweepIntervalMs: options.sweepIntervalMs });
+    const sessions = new LocalUploadSessions({
+      database,
+      objects,
+      config,
+      durable: () => objects.whenDurable(),
+      sweepIntervalMs: options.sweepIntervalMs,
+    });
     const registry = createRegistry({
       store: new RegistryStore(objects),
       uploads: sessions,

@@ -57,9 +57,9 @@ export class SessionDatabase {
     };
   }
 
-  /** The SessionStorage of one session. */
-  storage(session: string): SessionStorage {
-    return new SqliteSessionStorage(this, session);
+  /** The SessionStorage of one session; see SqliteSessionStorage for `barrier`. */
+  storage(session: string, barrier?: () => Promise<void>): SqliteSessionStorage {
+    return new SqliteSessionStorage(this, session, barrier);
   }
 
   get(session: string, key: string): unknown {
@@ -68,13 +68,10 @@ export class SessionDatabase {
   }
 
   /** Writes and deletes entries of one session in one transaction. */
-  commit(session: string, entries: Record<string, unknown>, deletes: string[]): void {
+  commitEncoded(session: string, entries: readonly (readonly [string, Encoded])[], deletes: string[]): void {
     this.transaction(() => {
       for (const key of deletes) this.statements.remove.run(session, key);
-      for (const [key, value] of Object.entries(entries)) {
-        const [kind, bytes] = encodeValue(value);
-        this.statements.put.run(session, key, kind, bytes);
-      }
+      for (const [key, [kind, bytes]] of entries) this.statements.put.run(session, key, kind, bytes);
     });
   }
 
@@ -129,39 +126,90 @@ export class SessionDatabase {
   }
 }
 
-class SqliteSessionStorage implements SessionStorage {
+/**
+ * One session's storage. With a `barrier` (resolves once everything the object store was given
+ * so far is durable), commits are written behind: each is applied, in order, only after the parts
+ * uploaded before it are synced, so the state never refers to a part a power loss could take,
+ * while the session reads on and hashes the next part. Reads see pending commits. `flush` waits
+ * until every commit made so far is applied (the caller answers the client only after it).
+ */
+export class SqliteSessionStorage implements SessionStorage {
+  private readonly overlay = new Map<string, { version: number; value: Encoded | null }>();
+  private chain: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+  private version = 0;
+
   constructor(
     private readonly db: SessionDatabase,
     private readonly session: string,
+    private readonly barrier?: () => Promise<void>,
   ) {}
 
   async get<T>(key: string): Promise<T | undefined> {
-    return this.db.get(this.session, key) as T | undefined;
+    return this.read(key) as T | undefined;
   }
 
   async getMany<T>(keys: string[]): Promise<Map<string, T>> {
     const found = new Map<string, T>();
     for (const key of keys) {
-      const value = this.db.get(this.session, key);
+      const value = this.read(key);
       if (value !== undefined) found.set(key, value as T);
     }
     return found;
   }
 
   async commit(entries: Record<string, unknown>, deletes: string[] = []): Promise<void> {
-    this.db.commit(this.session, entries, deletes);
+    if (this.failure) throw this.failure;
+    // Encoded now: the session goes on changing the objects it passed.
+    const encoded = Object.entries(entries).map(([key, value]) => [key, encodeValue(value)] as const);
+    if (!this.barrier) return this.db.commitEncoded(this.session, encoded, deletes);
+    const version = ++this.version;
+    for (const key of deletes) this.overlay.set(key, { version, value: null });
+    for (const [key, value] of encoded) this.overlay.set(key, { version, value });
+    const durable = this.barrier();
+    durable.catch(() => {}); // awaited in the chain; a failure fails the chain, not the process
+    this.chain = this.chain.then(async () => {
+      if (this.failure) return;
+      try {
+        await durable;
+        this.db.commitEncoded(this.session, encoded, deletes);
+      } catch (err) {
+        this.failure = err;
+        return;
+      }
+      for (const key of [...deletes, ...encoded.map(([k]) => k)]) {
+        if (this.overlay.get(key)?.version === version) this.overlay.delete(key);
+      }
+    });
+  }
+
+  /** Waits until every commit so far is applied; throws what stopped one (the session must then reload). */
+  async flush(): Promise<void> {
+    await this.chain;
+    if (this.failure) throw this.failure;
   }
 
   async deleteAll(): Promise<void> {
+    await this.chain;
+    this.overlay.clear();
+    this.failure = null;
     this.db.deleteSession(this.session);
   }
 
   async setAlarm(at: number): Promise<void> {
     this.db.setAlarm(this.session, at);
   }
+
+  private read(key: string): unknown {
+    const pending = this.overlay.get(key);
+    if (pending) return pending.value ? decodeValue(...pending.value) : undefined;
+    return this.db.get(this.session, key);
+  }
 }
 
-function encodeValue(value: unknown): [number, Uint8Array] {
+type Encoded = [number, Uint8Array];
+
+function encodeValue(value: unknown): Encoded {
   if (value instanceof Uint8Array) return [BYTES_VALUE, value];
   const json = JSON.stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? { $bytes: toBase64(v) } : v));
   return [JSON_VALUE, utf8.encode(json)];

@@ -4,7 +4,7 @@ import { Buffer } from "node:buffer";
 import * as fs from "node:fs";
 import path from "node:path";
 import { InvalidKeyError } from "../../../src/runtimes/native/fs-keys";
-import type { FilesystemObjectStore } from "../../../src/runtimes/native/fs-store";
+import { FilesystemObjectStore } from "../../../src/runtimes/native/fs-store";
 import type { ObjectStore } from "../../../src/storage/object-store";
 import { MiB, assert, assertSameBytes, concat, randomBytes, readAll, utf8, type TestCase } from "./support";
 
@@ -299,6 +299,22 @@ export const storeContract: TestCase<StoreContext>[] = [
         await assert.rejects(async () => store.uploadPart(key, bad, 1, randomBytes(1)), RangeError, `upload id ${bad}`);
         await assert.rejects(async () => store.abortMultipart(key, bad), RangeError, `upload id ${bad}`);
       }
+    },
+  },
+  {
+    name: "parts synced in the background: whenDurable waits for them; completion and reads see them",
+    async run({ root }) {
+      const store = await FilesystemObjectStore.open(root, { syncPartsInBackground: true });
+      const key = "blob-data/background";
+      const id = await store.createMultipart(key);
+      const parts = [randomBytes(PART), randomBytes(PART), randomBytes(77)];
+      const uploaded = [];
+      for (const [i, part] of parts.entries()) uploaded.push(await store.uploadPart(key, id, i + 1, part));
+      await store.whenDurable();
+      assertSameBytes(await readAll(store.readParts!(key, id, uploaded)), concat(...parts), "readParts");
+      await store.completeMultipart(key, id, uploaded);
+      assertSameBytes(await body(store, key), concat(...parts), "object");
+      await store.whenDurable(); // nothing pending: resolves at once
     },
   },
   {

@@ -280,6 +280,22 @@ export class FilesystemObjectStore implements ObjectStore {
     return spansStream(spans);
   }
 
+  /** Every multipart upload on disk (unfinished, or the parts of a completed object), with its last change. */
+  async multipartUploads(): Promise<{ key: string; uploadId: string; modifiedMs: number }[]> {
+    const uploads = [];
+    for (const uploadId of await fsp.readdir(this.uploadsDir)) {
+      if (!UPLOAD_ID.test(uploadId)) continue;
+      const dir = this.uploadDir(uploadId);
+      const modifiedMs = (await fsp.stat(dir).catch(() => null))?.mtimeMs;
+      if (modifiedMs === undefined) continue; // removed meanwhile
+      const key = await fsp.readFile(path.join(dir, "key"), "utf8").catch(() => null);
+      // Without its key (a crash inside createMultipart), once past its creation, nothing can refer to it.
+      if (key !== null) uploads.push({ key, uploadId, modifiedMs });
+      else if (Date.now() - modifiedMs > 60_000) await fsp.rm(dir, { recursive: true, force: true });
+    }
+    return uploads;
+  }
+
   // --- internals ---------------------------------------------------------------------------
 
   private objectFile(key: string): string {

@@ -4,9 +4,11 @@
 import { randomBytes } from "node:crypto";
 import { clearInterval, setInterval } from "node:timers";
 import type { HashAlgorithm } from "../../hash/resumable-hash";
+import { keys } from "../../storage/layout";
 import type { ObjectStore } from "../../storage/object-store";
 import type { AppendOptions, SessionResult, UploadSessionApi, UploadStatus } from "../../uploads/protocol";
 import { UploadSessionCore, type SessionConfig } from "../../uploads/session";
+import { STATE_KEY, type SessionState } from "../../uploads/session-state";
 import type { UploadSessions } from "../../uploads/sessions";
 import type { SessionDatabase, SqliteSessionStorage } from "./session-db";
 
@@ -20,6 +22,12 @@ export interface LocalSessionsOptions {
    * request answers only once its state is durable. Absent: every commit is durable when made.
    */
   durable?: () => Promise<void>;
+  /**
+   * The multipart uploads in the store (FilesystemObjectStore.multipartUploads): those no session
+   * refers to (a crash between creating one and saving the session) are aborted once older than
+   * twice the TTL. Completed uploads are the bytes of their objects: aborting them does nothing.
+   */
+  multipartUploads?: () => Promise<{ key: string; uploadId: string; modifiedMs: number }[]>;
   /** How often due alarms (expiry) are run and idle cores evicted; default min(60 s, TTL / 4). */
   sweepIntervalMs?: number;
   /** An idle core (its live hash) is dropped after this long; default 10 min. */
@@ -30,7 +38,10 @@ export interface LocalSessionsOptions {
 
 /** Upload ids are 256 random bits, as unguessable as Durable Object ids. */
 const SESSION_ID = /^[0-9a-f]{64}$/;
+const BLOB_DATA = keys.blobData("");
 const DUE_PER_SWEEP = 100;
+/** Orphaned multipart uploads are looked for at start and then this often. */
+const ORPHAN_SWEEP_MS = 3600_000;
 const RETRY_MS = 60_000;
 
 interface Active {
@@ -48,6 +59,7 @@ export class LocalUploadSessions implements UploadSessions {
   private readonly idleMs: number;
   private readonly maxIdle: number;
   private sweeping: Promise<void> | null = null;
+  private nextOrphanSweep = 0;
   private inFlight = 0;
   private drained: (() => void) | null = null;
   private closing = false;
@@ -173,8 +185,27 @@ export class LocalUploadSessions implements UploadSessions {
       }
       if (expired > 0) database.checkpoint();
       this.evictIdle();
+      if (this.now() >= this.nextOrphanSweep) {
+        this.nextOrphanSweep = this.now() + ORPHAN_SWEEP_MS;
+        await this.abortOrphans();
+      }
     } catch (err) {
       console.error("upload session sweep failed", err);
+    }
+  }
+
+  private async abortOrphans(): Promise<void> {
+    const { multipartUploads, objects, database, config } = this.options;
+    if (!multipartUploads) return;
+    const cutoff = this.now() - 2 * config.ttlMs;
+    for (const upload of await multipartUploads()) {
+      if (this.closing) return;
+      if (upload.modifiedMs > cutoff) continue;
+      const id = upload.key.startsWith(BLOB_DATA) ? upload.key.slice(BLOB_DATA.length) : "";
+      const session = SESSION_ID.test(id) ? id : null;
+      const state = session ? (database.get(session, STATE_KEY) as SessionState | undefined) : undefined;
+      if (state?.multipartId === upload.uploadId || (session && this.active.has(session))) continue;
+      await objects.abortMultipart(upload.key, upload.uploadId);
     }
   }
 

@@ -65,6 +65,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       objects,
       config,
       durable: () => objects.whenDurable(),
+      multipartUploads: () => objects.multipartUploads(),
       sweepIntervalMs: options.sweepIntervalMs,
     });
     const registry = createRegistry({

@@ -330,6 +330,43 @@ export const registryContract: TestCase<RegistryContext>[] = [
     },
   },
   {
+    name: "multipart uploads no session refers to are aborted; a session's own and completed blobs stay",
+    async run({ dataDir }) {
+      const bytes = randomBytes(PART + 10);
+      const { location, digest } = await withRegistry(dataDir, async (registry) => {
+        const published = await startUpload(registry, "demo/orphans");
+        assert.equal((await patch(registry, published, bytes, 0, bytes.length)).status, 202);
+        assert.equal((await finish(registry, published, sha256(bytes))).status, 201);
+        const location = await startUpload(registry, "demo/orphans");
+        assert.equal((await patch(registry, location, bytes, 0, bytes.length)).status, 202);
+        return { location, digest: sha256(bytes) };
+      });
+      // A crash between creating a multipart upload and saving the session leaves one no one knows.
+      const store = await FilesystemObjectStore.open(path.join(dataDir, "objects"));
+      const orphanKey = `blob-data/${"ab".repeat(32)}`;
+      const orphan = await store.createMultipart(orphanKey);
+      await store.uploadPart(orphanKey, orphan, 1, randomBytes(1000));
+      const uploads = path.join(dataDir, "objects", ".multipart");
+      const old = new Date(Date.now() - 60_000);
+      for (const id of fs.readdirSync(uploads)) fs.utimesSync(path.join(uploads, id), old, old);
+      assert.equal(fs.readdirSync(uploads).length, 3);
+      await withRegistry(
+        dataDir,
+        async (registry) => {
+          const deadline = Date.now() + 5000;
+          while (fs.existsSync(path.join(uploads, orphan)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+          assert.equal(fs.existsSync(path.join(uploads, orphan)), false, "the orphan is aborted");
+          assert.equal(fs.readdirSync(uploads).length, 2, "the session's upload and the published blob's parts stay");
+          assertSameBytes(await readAll((await pullBlob(registry, "demo/orphans", digest)).body), bytes);
+          const status = await uploadStatus(registry, location);
+          assert.equal(status.headers.get("Range"), `0-${bytes.length - 1}`);
+        },
+        { UPLOAD_TTL_SECONDS: "20" },
+        { sweepIntervalMs: 50 },
+      );
+    },
+  },
+  {
     name: "DELETE of a session frees its stored parts",
     async run({ dataDir }) {
       await withRegistry(dataDir, async (registry) => {

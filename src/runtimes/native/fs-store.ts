@@ -18,6 +18,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { StorageFullError } from "../../oci/errors";
 import type { ByteRange, ListPage, ObjectBody, ObjectInfo, ObjectStore, UploadedPart } from "../../storage/object-store";
+import { partStored } from "./gc-hint";
 import { InvalidKeyError, OBJECT_SUFFIX, compareKeys, decodeSegment, keySegments, objectPath, prefixPath } from "./fs-keys";
 
 const fsp = fs.promises;
@@ -221,6 +222,7 @@ export class FilesystemObjectStore implements ObjectStore {
       }
       if (!this.background && this.durable) await syncDir(dir);
     });
+    partStored();
     return { partNumber, etag };
   }
 

@@ -2,7 +2,7 @@
 // filesystem store operations, 1 GiB pushed and pulled through createNativeRegistry(...).handle
 // with the node:crypto hash, the re-hash after a restart, and what fsync costs. Prints one JSON object.
 //
-//   args: <work dir> [--sections store,push,rehash,fsync] [--size-mib 1024] [--part-mib 16]
+//   args: <work dir> [--sections store,push,rehash,fsync] [--size-mib 1024] [--part-mib 8] [--parts-mib 8,16,32] [--repeat 3]
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
@@ -19,7 +19,7 @@ const flag = (name: string, fallback: string) => {
 };
 const sections = new Set(flag("sections", "store,push,rehash,fsync").split(","));
 const sizeMiB = Number(flag("size-mib", "1024"));
-const partMiB = Number(flag("part-mib", "16"));
+const partMiB = Number(flag("part-mib", "8"));
 /** Each large-transfer figure is the median of this many runs (the machine is shared: noisy). */
 const repeat = Number(flag("repeat", "3"));
 const BASE = "http://bench";

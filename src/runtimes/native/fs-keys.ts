@@ -2,8 +2,9 @@
 //
 // A key is split at "/" into segments; every segment but the last names a directory, the last
 // names the object's file. Each segment is percent-encoded (UTF-8; every byte outside
-// [A-Za-z0-9._-] becomes %XX), and an object's file name gets the suffix "=", which the encoding
-// never produces. So the object `catalog/a` (file `catalog/a=`) and the directory holding
+// [a-z0-9._-] becomes %XX, upper-case hex), and an object's file name gets the suffix "=", which
+// the encoding never produces. Upper-case letters are encoded too ("Latest" is "%4Catest"), so two
+// keys never differ only by case on disk: the store is right on case-insensitive filesystems. So the object `catalog/a` (file `catalog/a=`) and the directory holding
 // `catalog/a/b` (`catalog/a/`) can never collide, whatever keys exist. Names beginning with "."
 // are reserved for the store itself (temporary files, multipart parts): key segments must not
 // begin with ".", which also refuses "." and "..".
@@ -23,7 +24,7 @@ const MAX_NAME_BYTES = 254;
 
 const utf8 = new TextEncoder();
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const PLAIN = /^[A-Za-z0-9._-]*$/;
+const PLAIN = /^[a-z0-9._-]*$/;
 
 /** The key's segments, or InvalidKeyError when it could leave the root or is not a key at all. */
 export function keySegments(key: string): string[] {

@@ -188,6 +188,20 @@ export const storeContract: TestCase<StoreContext>[] = [
     },
   },
   {
+    name: "keys that differ only by case are different names on disk, even on a case-insensitive filesystem",
+    async run({ store, root }) {
+      await store.put("repositories/demo/_tags/Latest", "upper");
+      await store.put("repositories/demo/_tags/latest", "lower");
+      await store.put("repositories/demo/_tags/LATEST", "all upper");
+      assert.equal(new TextDecoder().decode(await body(store, "repositories/demo/_tags/Latest")), "upper");
+      assert.equal(new TextDecoder().decode(await body(store, "repositories/demo/_tags/latest")), "lower");
+      const names = fs.readdirSync(path.join(root, "repositories", "demo", "_tags"));
+      assert.equal(new Set(names.map((n) => n.toLowerCase())).size, 3, `names distinct without case: ${names}`);
+      assert.ok(names.every((n) => !/[A-Z]/.test(n.replace(/%[0-9A-F]{2}/g, ""))), "letters outside escapes are lower case");
+      assert.deepEqual((await store.list("repositories/demo/_tags/")).objects.map((o) => o.key.split("/").pop()), ["LATEST", "Latest", "latest"]);
+    },
+  },
+  {
     name: "list: startAfter anywhere (absent keys, prefixes), limits and truncation",
     async run({ store }) {
       const keys = ["p/a", "p/a/b", "p/a-b", "p/a.b", "p/a/c/d", "p/b", "p/c/d/e"];

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs scripts/bench-native-storage.ts under Node, Bun and Deno (one esbuild bundle) and prints
+// Runs scripts/native-storage/bench.ts under Node, Bun and Deno (one esbuild bundle) and prints
 // each runtime's figures: store operations, 1 GiB push/pull through handle() with the native hash,
 // resident memory growth, the re-hash after a restart, and the cost of fsync.
 //
@@ -28,7 +28,7 @@ const option = (name) => {
 };
 const runtimes = (option("runtimes") ?? "node,bun,deno").split(",");
 const rounds = Number(option("rounds") ?? 0);
-const file = await bundle("scripts/bench-native-storage.ts", "bench-native-storage");
+const file = await bundle("scripts/native-storage/bench.ts", "bench-native-storage");
 const work = mkdtempSync(path.join(os.tmpdir(), "edge-registry-bench-"));
 const MiB = 1024 * 1024;
 

@@ -7,8 +7,8 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
-import { FilesystemObjectStore } from "../src/runtimes/native/fs-store";
-import { createNativeRegistry, type NativeRegistry } from "../src/runtimes/native/registry";
+import { FilesystemObjectStore } from "../../src/runtimes/native/fs-store";
+import { createNativeRegistry, type NativeRegistry } from "../../src/runtimes/native/registry";
 
 const MiB = 1024 * 1024;
 const args = process.argv.slice(2);

@@ -40,6 +40,12 @@ export function childBundle(entry: string): Promise<string> {
   return file;
 }
 
+/** Removes the bundles made by childBundle (call once the test file is done). */
+export async function removeBundles(): Promise<void> {
+  for (const file of bundles.values()) fs.rmSync(path.dirname(await file), { recursive: true, force: true });
+  bundles.clear();
+}
+
 export interface Child {
   process: ChildProcess;
   /** Resolves with the first message for which `match` is true. */

@@ -7,13 +7,14 @@ import * as fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FilesystemObjectStore } from "../../../src/runtimes/native/fs-store";
-import { startChild } from "./children";
+import { removeBundles, startChild } from "./children";
 import { finish, open, patch, pullBlob, request } from "./registry-contract";
 import { MiB, assertSameBytes, randomBytes, readAll, sha256, tempDir } from "./support";
 
 const dirs: string[] = [];
-afterAll(() => {
+afterAll(async () => {
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  await removeBundles();
 });
 function dir(label: string): string {
   const d = tempDir(label);

@@ -19,7 +19,7 @@ import path from "node:path";
 import { StorageFullError } from "../../oci/errors";
 import type { ByteRange, ListPage, ObjectBody, ObjectInfo, ObjectStore, UploadedPart } from "../../storage/object-store";
 import { partStored } from "./gc-hint";
-import { InvalidKeyError, OBJECT_SUFFIX, compareKeys, decodeSegment, keySegments, objectPath, prefixPath } from "./fs-keys";
+import { OBJECT_SUFFIX, compareKeys, decodeSegment, keySegments, objectPath, prefixPath } from "./fs-keys";
 
 const fsp = fs.promises;
 
@@ -633,5 +633,3 @@ function readAt(fd: number, buffer: Uint8Array, position: number): Promise<numbe
     fs.read(fd, buffer, 0, buffer.length, position, (err, n) => (err ? reject(err) : resolve(n))),
   );
 }
-
-export { InvalidKeyError };

@@ -62,9 +62,25 @@ export class RegistryError extends Error {
   }
 }
 
+/**
+ * Storage cannot take more bytes (disk or quota full). Stores throw it instead of their own error;
+ * what was stored before stays readable, and the request answers 507 with a message saying so.
+ */
+export class StorageFullError extends Error {
+  constructor(readonly reason: string) {
+    super(`registry storage is full (${reason}): this request could not be completed; everything stored before is intact; free space, then retry`);
+    this.name = "StorageFullError";
+  }
+}
+
 /** Any thrown value as a response; unexpected errors become a 500 in the same envelope. */
 export function errorResponse(err: unknown, method = "GET"): Response {
   if (err instanceof RegistryError) return err.toResponse(method);
+  if (err instanceof StorageFullError) {
+    console.error(err.message);
+    const body = JSON.stringify({ errors: [{ code: "UNKNOWN", message: err.message }] });
+    return new Response(method === "HEAD" ? null : body, { status: 507, headers: { "Content-Type": "application/json" } });
+  }
   console.error("unhandled error", err);
   const headers = { "Content-Type": "application/json" };
   const body = JSON.stringify({ errors: [{ code: "UNKNOWN", message: "internal server error" }] });

@@ -1,0 +1,90 @@
+// The self-hosted registry (Bun, Deno, Node): the core of src/ bound to a filesystem object store,
+// upload sessions in this process with state in SQLite, node:crypto hashing and the settings.
+// The HTTP server and each runtime's entry sit on top of `handle`.
+//
+//   <dataDir>/registry.lock      held while a registry runs on this directory (data-dir-lock.ts)
+//   <dataDir>/uploads.sqlite     upload-session state (+ -wal, -shm) (session-db.ts)
+//   <dataDir>/objects/           the object store (fs-store.ts)
+import * as fs from "node:fs";
+import path from "node:path";
+import { createRegistry } from "../../app";
+import type { ClientInfo } from "../../auth/failure-limiter";
+import { Authenticator } from "../../auth/authenticator";
+import { acceptSparseManifests, browsePageEnabled, requestBodyLimit, uploadConfig, type RegistrySettings } from "../../settings";
+import { RegistryStore } from "../../storage/registry-store";
+import { DataDirLock } from "./data-dir-lock";
+import { FilesystemObjectStore } from "./fs-store";
+import { LocalUploadSessions } from "./local-sessions";
+import { nativeHashes } from "./native-hash";
+import { SessionDatabase } from "./session-db";
+
+const MiB = 1024 * 1024;
+
+export interface NativeRegistryOptions {
+  /** Directory holding everything: objects, upload-session state, the lock. Created if missing. */
+  dataDir: string;
+  settings: RegistrySettings;
+  /** fsync before answering (default true); off only for measuring its cost (BENCHMARKS.md). */
+  durable?: boolean;
+  /** Expiry sweep interval; default min(60 s, UPLOAD_TTL_SECONDS / 4). */
+  sweepIntervalMs?: number;
+}
+
+
+export interface NativeRegistry {
+  handle(request: Request, client?: ClientInfo): Promise<Response>;
+  /** Stops the expiry sweep, waits for running requests, closes the database, releases the lock. */
+  close(): Promise<void>;
+}
+
+export async function createNativeRegistry(options: NativeRegistryOptions): Promise<NativeRegistry> {
+  const { dataDir, settings } = options;
+  // UPLOAD_PART_SIZE keeps its default (8 MiB) here too: measured on the filesystem, 16 MiB parts
+  // push ~10% faster but grow resident memory past 128 MiB for a 1 GiB layer (BENCHMARKS.md).
+  const config = { ...uploadConfig(settings), hashes: nativeHashes };
+  const maxRequestBodyBytes = requestBodyLimit(settings);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const lock = DataDirLock.acquire(dataDir);
+  let database: SessionDatabase | null = null;
+  try {
+    const objects = await FilesystemObjectStore.open(path.join(dataDir, "objects"), { durable: options.durable, syncPartsInBackground: true });
+    database = new SessionDatabase(path.join(dataDir, "uploads.sqlite"));
+    const auth = await Authenticator.fromEnv(settings);
+    const sessions = new LocalUploadSessions({
+      database,
+      objects,
+      config,
+      durable: () => objects.whenDurable(),
+      multipartUploads: () => objects.multipartUploads(),
+      sweepIntervalMs: options.sweepIntervalMs,
+    });
+    const registry = createRegistry({
+      store: new RegistryStore(objects),
+      uploads: sessions,
+      auth,
+      maxManifestBytes: 4 * MiB,
+      // Any chunk size is accepted; the session cuts the stream into parts itself.
+      chunkMinLength: 1,
+      maxRequestBodyBytes,
+      acceptSparseManifests: acceptSparseManifests(settings),
+      browsePage: browsePageEnabled(settings),
+    });
+    const db = database;
+    let closed: Promise<void> | null = null;
+    return {
+      handle: (request, client) => registry(request, client),
+      close() {
+        closed ??= (async () => {
+          await sessions.close();
+          db.close();
+          lock.release();
+        })();
+        return closed;
+      },
+    };
+  } catch (err) {
+    database?.close();
+    lock.release();
+    throw err;
+  }
+}

@@ -1,0 +1,691 @@
+// One client connection: reads request heads, runs one exchange at a time (sequential
+// pipelining), writes responses with backpressure, keeps the connection alive or closes it
+// properly (lingering close when the client may still be sending), and enforces the timeouts.
+import type { Socket } from "node:net";
+import { setImmediate } from "node:timers";
+import { errorResponse, type RegistryError } from "../../../oci/errors";
+import { RequestBody, type BodyOwner } from "./body";
+import { ALLOW, parseRequestHead, type RequestHead } from "./head";
+import { BODY_READ_AHEAD_BYTES, LINGER_BYTES, LINGER_MS, MAX_TARGET_BYTES, type HttpLimits } from "./limits";
+import { isRegistryError, refusal } from "./refusal";
+import { LazyAbort, createRequest } from "./request";
+import { CONTINUE, LAST_CHUNK, chunkFrame, responseHead } from "./response";
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly limits: HttpLimits;
+  /** Still accepting requests; false while the server closes. */
+  readonly open: boolean;
+  handler(request: Request, client: { address: string }): Promise<Response>;
+  /** host[:port] for requests without Host (HTTP/1.0). */
+  defaultAuthority(socket: Socket): string;
+  forget(connection: Connection): void;
+}
+
+type Phase = "idle" | "head" | "exchange" | "linger" | "closed";
+
+const EMPTY = Buffer.alloc(0);
+const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1");
+/** A request line longer than this (target, method and version) is refused with 414. */
+const MAX_REQUEST_LINE = MAX_TARGET_BYTES + 64;
+/** Small response bodies are gathered (up to this much) to be sent with the head in one write. */
+const COALESCE_BYTES = 64 * 1024;
+const TLS_HANDSHAKE = 0x16;
+
+export class Connection implements BodyOwner {
+  readonly address: string;
+  private socket: Socket;
+  private phase: Phase = "head";
+  private buffer: Buffer = EMPTY;
+  private scanFrom = 0;
+  private sawFirstByte = false;
+  private peerEnded = false;
+  private exchange: Exchange | null = null;
+  private drainWaiters: (() => void)[] = [];
+  private lingerBytes = 0;
+
+  // Deadlines in ms since the epoch (0: none), checked by the server's clock.
+  private headDeadline: number;
+  private bodyDeadline = 0;
+  private writeDeadline = 0;
+  private lingerDeadline = 0;
+
+  constructor(
+    socket: Socket,
+    private readonly host: ConnectionHost,
+    private readonly upgradeToTls: ((raw: Socket, first: Buffer) => Socket) | null,
+    private secure = false,
+  ) {
+    this.socket = socket;
+    this.address = normalizeAddress(socket.remoteAddress);
+    this.headDeadline = Date.now() + host.limits.headersTimeoutMs;
+    this.attach(socket);
+  }
+
+  private attach(socket: Socket): void {
+    socket.setNoDelay?.(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("end", () => this.onPeerEnd());
+    socket.on("drain", () => this.onDrain());
+    socket.on("error", () => this.destroy());
+    socket.on("close", () => this.onClose());
+  }
+
+  // ---- reading -------------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    switch (this.phase) {
+      case "idle":
+        this.phase = "head";
+        this.headDeadline = Date.now() + this.host.limits.headersTimeoutMs;
+        this.readHead(chunk);
+        return;
+      case "head":
+        if (!this.sawFirstByte) {
+          this.sawFirstByte = true;
+          if (chunk[0] === TLS_HANDSHAKE) return this.onTlsHello(chunk);
+        }
+        this.readHead(chunk);
+        return;
+      case "exchange":
+        this.exchange!.onData(chunk);
+        return;
+      case "linger":
+        this.lingerBytes += chunk.length;
+        if (this.lingerBytes > LINGER_BYTES) this.destroy();
+        return;
+      case "closed":
+        return;
+    }
+  }
+
+  private readHead(chunk: Buffer): void {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.parseHead();
+  }
+
+  /** Parses a complete head in the buffer and starts its exchange; waits for more bytes otherwise. */
+  private parseHead(): void {
+    const buffer = this.buffer;
+    let start = 0;
+    // RFC 9112 2.2: empty lines before a request line are ignored.
+    while (buffer.length >= start + 2 && buffer[start] === 0x0d && buffer[start + 1] === 0x0a) start += 2;
+    const maxHeader = this.host.limits.maxHeaderBytes;
+    const end = buffer.indexOf(CRLFCRLF, Math.max(start, this.scanFrom - 3));
+    if (end === -1) {
+      this.scanFrom = buffer.length;
+      const lineEnd = buffer.indexOf(0x0a, start);
+      if ((lineEnd === -1 ? buffer.length : lineEnd) - start > MAX_REQUEST_LINE) {
+        return this.refuseHead(refusal(414, `request target longer than ${MAX_TARGET_BYTES} bytes`));
+      }
+      if (buffer.length - start > maxHeader) {
+        return this.refuseHead(refusal(431, `request header fields larger than ${maxHeader} bytes`));
+      }
+      return;
+    }
+    if (end - start > maxHeader) {
+      const lineEnd = buffer.indexOf(0x0a, start);
+      if (lineEnd - start > MAX_REQUEST_LINE) return this.refuseHead(refusal(414, `request target longer than ${MAX_TARGET_BYTES} bytes`));
+      return this.refuseHead(refusal(431, `request header fields larger than ${maxHeader} bytes`));
+    }
+    let head: RequestHead;
+    try {
+      head = parseRequestHead(buffer.toString("latin1", start, end));
+    } catch (err) {
+      return this.refuseHead(isRegistryError(err) ? err : refusal(400, "malformed request"));
+    }
+    const rest = end + 4 < buffer.length ? buffer.subarray(end + 4) : EMPTY;
+    this.buffer = EMPTY;
+    this.scanFrom = 0;
+    this.headDeadline = 0;
+    this.startExchange(head, rest);
+  }
+
+  private startExchange(head: RequestHead, rest: Buffer): void {
+    this.phase = "exchange";
+    if (head.path === "*") {
+      // OPTIONS * asks about the server as a whole.
+      const exchange = new Exchange(this, head, null, null);
+      this.exchange = exchange;
+      this.buffer = rest;
+      this.socket.pause();
+      void exchange.respond(new Response(null, { status: 204, headers: { Allow: ALLOW } }));
+      return;
+    }
+    let body: RequestBody | null = null;
+    if (head.chunked || head.contentLength > 0) {
+      body = new RequestBody(head.contentLength, head.chunked, this.host.limits.maxHeaderBytes, this);
+    }
+    const exchange = new Exchange(this, head, body, new LazyAbort());
+    this.exchange = exchange;
+    if (body !== null && rest.length > 0) {
+      try {
+        this.buffer = (body.feed(rest) as Buffer | null) ?? EMPTY;
+      } catch (err) {
+        this.buffer = EMPTY;
+        void exchange.respond(refusalResponse(err, head.method), true);
+        return;
+      }
+    } else {
+      this.buffer = rest;
+    }
+    // A body is read only when the handler asks for it; without one, reading goes on so that a
+    // client that goes away is noticed (and a pipelined request is kept for later).
+    if (body !== null && !body.complete) this.socket.pause();
+    else this.keepReading();
+    const request = this.buildRequest(head, body, exchange.abort!);
+    if (request === null) {
+      void exchange.respond(refusal(400, "malformed request target").toResponse(head.method), true);
+      return;
+    }
+    void exchange.run(request);
+  }
+
+  private buildRequest(head: RequestHead, body: RequestBody | null, abort: LazyAbort): Request | null {
+    const origin = head.absoluteOrigin ?? `${this.secure ? "https" : "http"}://${head.host ?? this.host.defaultAuthority(this.socket)}`;
+    const init: RequestInit & { duplex?: "half" } = { method: head.method, headers: head.headers };
+    if (body !== null) {
+      init.body = body.stream;
+      init.duplex = "half";
+    }
+    try {
+      return createRequest(origin + head.path, init, abort);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Answers a request whose head was refused, then closes. */
+  private refuseHead(err: RegistryError): void {
+    this.buffer = EMPTY;
+    this.headDeadline = 0;
+    this.phase = "exchange";
+    const exchange = new Exchange(this, null, null, null);
+    this.exchange = exchange;
+    void exchange.respond(err.toResponse(), true);
+  }
+
+  private onTlsHello(first: Buffer): void {
+    if (this.upgradeToTls !== null) {
+      // HTTPS on the same port: the TLS socket takes over the raw one.
+      this.socket.removeAllListeners("data");
+      this.socket.removeAllListeners("end");
+      this.socket.removeAllListeners("drain");
+      this.socket.removeAllListeners("error");
+      this.socket.removeAllListeners("close");
+      const raw = this.socket;
+      raw.on("error", () => raw.destroy());
+      this.socket = this.upgradeToTls(raw, first);
+      this.secure = true;
+      this.attach(this.socket);
+      return;
+    }
+    // No TLS here: a plain HTTP answer at once makes skopeo, podman and docker fall back to HTTP
+    // ("server gave HTTP response to HTTPS client") instead of waiting for a handshake timeout.
+    this.phase = "linger";
+    this.headDeadline = 0;
+    const body = JSON.stringify({ errors: [{ code: "UNSUPPORTED", message: "this port speaks plain HTTP, not TLS" }] });
+    this.socket.end(
+      `HTTP/1.0 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    this.lingerDeadline = Date.now() + LINGER_MS;
+    this.socket.resume();
+  }
+
+  private onPeerEnd(): void {
+    this.peerEnded = true;
+    if (this.phase === "exchange") this.exchange!.onPeerEnd();
+    else if (this.phase !== "linger") this.destroy();
+  }
+
+  // ---- BodyOwner -------------------------------------------------------------------------------
+
+  bodyWanted(): void {
+    this.exchange?.bodyWanted();
+  }
+
+  bodyTaken(): void {
+    this.exchange?.bodyTaken();
+  }
+
+  // ---- writing ---------------------------------------------------------------------------------
+
+  /** Writes; false when the caller must wait for drained() before writing more. */
+  write(data: Uint8Array | string): boolean {
+    if (this.phase === "closed") return true;
+    return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
+  }
+
+  /** Resolves once the socket's buffer has drained (or the connection is gone); runs the response-idle clock. */
+  drained(): Promise<void> {
+    if (this.phase === "closed") return Promise.resolve();
+    this.writeDeadline = Date.now() + this.host.limits.responseIdleTimeoutMs;
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private onDrain(): void {
+    this.writeDeadline = 0;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  get closed(): boolean {
+    return this.phase === "closed";
+  }
+
+  handle(request: Request): Promise<Response> {
+    return this.host.handler(request, { address: this.address });
+  }
+
+  get mayKeepAlive(): boolean {
+    return this.host.open && !this.peerEnded;
+  }
+
+  get limits(): HttpLimits {
+    return this.host.limits;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (this.phase !== "closed") this.socket.resume();
+  }
+
+  setBodyDeadline(waiting: boolean): void {
+    this.bodyDeadline = waiting ? Date.now() + this.host.limits.bodyIdleTimeoutMs : 0;
+  }
+
+  /** Moves bytes that follow the current request's body (a pipelined request) aside. */
+  keepForNextRequest(rest: Uint8Array): void {
+    this.buffer = this.buffer.length === 0 ? (rest as Buffer) : Buffer.concat([this.buffer, rest]);
+    this.keepReading();
+  }
+
+  /** Reads on (to notice a client that goes away) unless a pipelined head is already waiting in full. */
+  keepReading(): void {
+    if (this.buffer.length > this.host.limits.maxHeaderBytes) this.socket.pause();
+    else this.resume();
+  }
+
+  /** Called by the exchange when its response is written. */
+  exchangeDone(close: boolean): void {
+    this.exchange = null;
+    this.bodyDeadline = 0;
+    this.writeDeadline = 0;
+    if (this.phase === "closed") return;
+    if (close) return this.closeGracefully();
+    this.phase = "idle";
+    if (this.buffer.length > 0) {
+      // A pipelined request is already here.
+      this.phase = "head";
+      this.headDeadline = Date.now() + this.host.limits.headersTimeoutMs;
+      this.parseHead();
+      if (this.phase === "head") this.socket.resume();
+      return;
+    }
+    this.headDeadline = Date.now() + this.host.limits.keepAliveTimeoutMs;
+    this.socket.resume();
+  }
+
+  /**
+   * Half-closes after the last response: FIN once it is written, then discards what the client
+   * still sends (bounded) until it closes too, so unread request bytes never turn the answer into a reset.
+   */
+  private closeGracefully(): void {
+    // Once both sides have ended and the answer is written, the socket closes by itself.
+    this.phase = "linger";
+    this.buffer = EMPTY;
+    this.socket.end();
+    this.lingerDeadline = Date.now() + LINGER_MS;
+    this.socket.resume();
+  }
+
+  destroy(): void {
+    if (this.phase === "closed") return;
+    this.socket.destroy();
+    this.onClose();
+  }
+
+  private onClose(): void {
+    if (this.phase === "closed") return;
+    this.phase = "closed";
+    this.headDeadline = this.bodyDeadline = this.writeDeadline = this.lingerDeadline = 0;
+    this.exchange?.onConnectionLost();
+    this.exchange = null;
+    this.onDrain();
+    this.host.forget(this);
+  }
+
+  /** The server's clock: acts on expired deadlines. */
+  tick(now: number): void {
+    if (this.headDeadline !== 0 && now >= this.headDeadline) {
+      this.headDeadline = 0;
+      // An idle kept-alive connection, or one that never sent a byte, just closes; a started head gets 408.
+      if (this.phase === "head" && this.buffer.length > 0) this.refuseHead(refusal(408, "request head not received in time"));
+      else if (this.phase === "idle" || this.phase === "head") this.destroy();
+    }
+    if (this.bodyDeadline !== 0 && now >= this.bodyDeadline) {
+      this.bodyDeadline = 0;
+      this.exchange?.onBodyStalled();
+    }
+    if (this.writeDeadline !== 0 && now >= this.writeDeadline) {
+      this.writeDeadline = 0;
+      this.destroy();
+    }
+    if (this.lingerDeadline !== 0 && now >= this.lingerDeadline) this.destroy();
+  }
+
+  /** Closes an idle connection now, or the busy one after its current response (server closing). */
+  shutdown(): void {
+    if (this.phase === "idle" || (this.phase === "head" && this.buffer.length === 0)) this.destroy();
+  }
+}
+
+type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>;
+
+const LATE = Symbol("late");
+let turnEnd: Promise<typeof LATE> | null = null;
+
+/** Resolves at the end of this event-loop turn (shared by every waiter of the turn). */
+function endOfTurn(): Promise<typeof LATE> {
+  if (turnEnd === null) {
+    turnEnd = new Promise((resolve) =>
+      setImmediate(() => {
+        turnEnd = null;
+        resolve(LATE);
+      }),
+    );
+  }
+  return turnEnd;
+}
+
+/** One request and its response on a connection. */
+class Exchange {
+  /** A failure of the request itself (bad framing, stalled body) that overrides the handler's answer. */
+  private failure: RegistryError | null = null;
+  private headWritten = false;
+  private continueSent = false;
+  private finished = false;
+  private reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  private closeAfter = false;
+
+  constructor(
+    private readonly conn: Connection,
+    /** null for a request refused before its head was understood. */
+    private readonly head: RequestHead | null,
+    private readonly body: RequestBody | null,
+    readonly abort: LazyAbort | null,
+  ) {}
+
+  private get method(): string {
+    return this.head?.method ?? "GET";
+  }
+
+  async run(request: Request): Promise<void> {
+    let response: Response;
+    try {
+      response = await this.conn.handle(request);
+      if (!(response instanceof Response)) throw new TypeError("the handler did not return a Response");
+    } catch (err) {
+      response = errorResponse(err, this.method);
+    }
+    if (this.finished) {
+      void response.body?.cancel().catch(() => {});
+      return;
+    }
+    if (this.failure !== null) {
+      void response.body?.cancel().catch(() => {});
+      response = this.failure.toResponse(this.method);
+      this.closeAfter = true;
+    }
+    await this.respond(response);
+  }
+
+  // ---- request body ----------------------------------------------------------------------------
+
+  onData(chunk: Buffer): void {
+    const body = this.body;
+    if (body === null || body.complete) {
+      // Bytes of a next request.
+      this.conn.keepForNextRequest(chunk);
+      return;
+    }
+    if (body.settled) {
+      // The rest of a body nobody reads any more: it waits in the socket until the lingering close.
+      this.conn.pause();
+      return;
+    }
+    let rest: Uint8Array | null;
+    try {
+      rest = body.feed(chunk);
+    } catch (err) {
+      this.failRequest(isRegistryError(err) ? err : refusal(400, "malformed request body"));
+      return;
+    }
+    if (rest !== null) this.conn.keepForNextRequest(rest);
+    this.bodyTaken();
+  }
+
+  bodyWanted(): void {
+    if (this.head!.expectContinue && !this.continueSent && !this.headWritten) {
+      this.continueSent = true;
+      this.conn.write(CONTINUE);
+    }
+    this.conn.setBodyDeadline(true);
+    this.conn.resume();
+  }
+
+  /** After bytes were fed or handed out: keep reading ahead a little, or pause. */
+  bodyTaken(): void {
+    const body = this.body;
+    if (body === null || this.finished) return;
+    this.conn.setBodyDeadline(body.waitingForBytes);
+    if (body.complete) this.conn.keepReading();
+    else if (body.settled || (!body.pulled && !body.waitingForBytes) || body.queuedBytes >= BODY_READ_AHEAD_BYTES) this.conn.pause();
+    else this.conn.resume();
+  }
+
+  onBodyStalled(): void {
+    const seconds = this.conn.limits.bodyIdleTimeoutMs / 1000;
+    this.failRequest(refusal(408, `request body stalled: no bytes for ${seconds} s`));
+  }
+
+  /** The request cannot go on (bad framing, stalled body): the body fails, the answer is this error, the connection closes. */
+  private failRequest(err: RegistryError): void {
+    this.failure ??= err;
+    this.closeAfter = true;
+    this.conn.pause();
+    this.conn.setBodyDeadline(false);
+    this.body?.fail(err);
+    this.abort?.abort(err);
+    // A response already on its way cannot change: end it where it is.
+    if (this.headWritten && !this.finished) this.conn.destroy();
+  }
+
+  /** The client sent FIN: it is gone or at least done; the handler is told (signal), an answer is still written. */
+  onPeerEnd(): void {
+    this.closeAfter = true;
+    const body = this.body;
+    const reason =
+      body !== null && !body.complete
+        ? refusal(400, "the client closed the connection before the end of the request body")
+        : new Error("the client closed its side of the connection");
+    body?.fail(reason);
+    this.abort?.abort(reason);
+  }
+
+  onConnectionLost(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const reason = new Error("the client closed the connection");
+    this.body?.fail(reason);
+    this.abort?.abort(reason);
+    void this.reader?.cancel(reason).catch(() => {});
+  }
+
+  // ---- response --------------------------------------------------------------------------------
+
+  /** Writes `response`; `close` forces Connection: close (the server's own refusals). */
+  async respond(response: Response, close = false): Promise<void> {
+    if (this.finished) {
+      void response.body?.cancel().catch(() => {});
+      return;
+    }
+    const conn = this.conn;
+    const head = this.head;
+    const method = this.method;
+    const status = response.status;
+    const withBody = method !== "HEAD" && status !== 204 && status !== 304;
+    const { text, contentLength: declared } = responseHead(response);
+    let headText = text;
+    let contentLength = declared;
+    let chunked = false;
+
+    let stream = withBody ? response.body : null;
+    if (!withBody) void response.body?.cancel().catch(() => {});
+    const gathered: Uint8Array[] = [];
+    let gatheredBytes = 0;
+    let pendingRead: Promise<ReadResult> | null = null;
+    let ended = stream === null;
+    if (stream !== null) {
+      this.reader = stream.getReader();
+      // Gather what the body has at once, so small answers leave in one write with a Content-Length.
+      try {
+        while (gatheredBytes < COALESCE_BYTES) {
+          const read = this.reader.read();
+          const result = await Promise.race([read, endOfTurn()]);
+          if (result === LATE) {
+            pendingRead = read;
+            break;
+          }
+          if (result.done) {
+            ended = true;
+            break;
+          }
+          gathered.push(result.value);
+          gatheredBytes += result.value.length;
+        }
+      } catch {
+        // The body failed before anything was sent: the answer becomes a 500.
+        return this.respondAfterBodyError(close);
+      }
+      if (this.finished) return;
+    }
+
+    if (withBody) {
+      if (contentLength === -1) {
+        if (ended) contentLength = gatheredBytes;
+        else if (head === null || head.minorVersion === 1) chunked = true;
+        else this.closeAfter = true; // HTTP/1.0: the body ends with the connection
+      }
+      if (contentLength !== -1) headText += `content-length: ${contentLength}\r\n`;
+      else if (chunked) headText += "transfer-encoding: chunked\r\n";
+    } else if (contentLength !== -1 && status !== 204) {
+      headText += `content-length: ${contentLength}\r\n`;
+    }
+
+    // Keep the connection only when the client wants it and nothing of this request is left unread.
+    const bodyPending = this.body !== null && !this.body.complete;
+    if (close || this.failure !== null || head === null || !head.keepAlive || bodyPending || !conn.mayKeepAlive) this.closeAfter = true;
+    if (this.closeAfter) headText += "connection: close\r\n";
+    else if (head!.minorVersion === 0) headText += "connection: keep-alive\r\n";
+    headText += "\r\n";
+
+    this.headWritten = true;
+    let written = 0;
+    let ok: boolean;
+    const first = gathered.length === 1 ? gathered[0]! : gathered.length > 1 ? Buffer.concat(gathered) : null;
+    const headBytes = Buffer.from(headText, "latin1");
+    if (first === null) ok = conn.write(headBytes);
+    else if (chunked) ok = conn.write(Buffer.concat([headBytes, chunkFrame(first)]));
+    else {
+      const piece = contentLength !== -1 && first.length > contentLength ? first.subarray(0, contentLength) : first;
+      ok = conn.write(Buffer.concat([headBytes, piece]));
+    }
+    written = first?.length ?? 0;
+
+    let complete = true;
+    if (!ended && this.reader !== null) {
+      complete = await this.streamBody(this.reader, pendingRead, ok, written, contentLength, chunked);
+    } else if (contentLength !== -1 && withBody && written !== contentLength) {
+      complete = false;
+    }
+    if (this.finished) return;
+    this.finished = true;
+    this.reader = null;
+    if (!complete) {
+      // A body that broke off or did not match its Content-Length: the client must see the connection end.
+      this.body?.fail(new Error("response failed"));
+      return conn.destroy();
+    }
+    const stillPending = this.body !== null && !this.body.complete;
+    if (this.body !== null && !this.body.settled) {
+      // The handler answered without reading everything: what is buffered is dropped.
+      if (stillPending) this.body.fail(new Error("the response was sent before the request body was read"));
+    }
+    conn.exchangeDone(this.closeAfter);
+  }
+
+  /** Streams the rest of a response body; false when it cannot be completed. */
+  private async streamBody(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    pendingRead: Promise<ReadResult> | null,
+    ok: boolean,
+    written: number,
+    contentLength: number,
+    chunked: boolean,
+  ): Promise<boolean> {
+    const conn = this.conn;
+    try {
+      for (;;) {
+        if (!ok) {
+          await conn.drained();
+          if (this.finished || conn.closed) return false;
+        }
+        const result = await (pendingRead ?? reader.read());
+        pendingRead = null;
+        if (this.finished || conn.closed) return false;
+        if (result.done) break;
+        let value = result.value;
+        if (contentLength !== -1) {
+          if (written + value.length > contentLength) {
+            value = value.subarray(0, contentLength - written);
+            void reader.cancel().catch(() => {});
+            written += value.length;
+            conn.write(value);
+            return false;
+          }
+        }
+        written += value.length;
+        if (value.length === 0) continue;
+        ok = conn.write(chunked ? chunkFrame(value) : value);
+      }
+    } catch {
+      void reader.cancel().catch(() => {});
+      return false;
+    }
+    if (contentLength !== -1) return written === contentLength;
+    if (chunked) conn.write(LAST_CHUNK);
+    return true;
+  }
+
+  private async respondAfterBodyError(close: boolean): Promise<void> {
+    this.reader = null;
+    await this.respond(errorResponse(new Error("response body failed before its first byte"), this.method), close);
+  }
+}
+
+/** A thrown refusal as a response; anything else is a 400. */
+function refusalResponse(err: unknown, method: string): Response {
+  return (isRegistryError(err) ? err : refusal(400, "malformed request")).toResponse(method);
+}
+
+/** "::ffff:1.2.3.4" is the IPv4 client 1.2.3.4. */
+function normalizeAddress(address: string | undefined): string {
+  if (address === undefined) return "";
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+

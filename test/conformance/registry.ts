@@ -2,7 +2,7 @@
 // a fresh DATA_DIR under the OS temp dir, stopped with SIGTERM and cleaned up afterwards.
 // Independent of test/e2e/ on purpose: these tests only speak HTTP to the server.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -48,13 +48,27 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(timeoutMs = 90_000): Promise<RunningRegistry> {
+export interface RegistryOptions {
+  timeoutMs?: number;
+  /** Extra environment for serve.mjs (HTTP_* limits, MAX_IN_FLIGHT, ...). */
+  env?: Record<string, string>;
+  /** Worker settings, written to a VARS_FILE (e.g. MAX_REQUEST_BODY_BYTES). */
+  vars?: Record<string, string>;
+}
+
+export async function startRegistry(options: RegistryOptions = {}): Promise<RunningRegistry> {
+  const timeoutMs = options.timeoutMs ?? 90_000;
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "oci-conformance-"));
   const lines: string[] = [];
+  const env: Record<string, string> = { ...process.env, ...options.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir } as Record<string, string>;
+  if (options.vars) {
+    env.VARS_FILE = path.join(dataDir, "vars");
+    await writeFile(env.VARS_FILE, Object.entries(options.vars).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""));
+  }
   const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "scripts", "serve.mjs")], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir },
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const record = (chunk: Buffer) => {
@@ -119,10 +133,10 @@ export async function startRegistry(timeoutMs = 90_000): Promise<RunningRegistry
  * Starts a registry for the current test file. The returned getter is valid inside tests
  * (after beforeAll ran).
  */
-export function useRegistry(): () => RunningRegistry {
+export function useRegistry(options: RegistryOptions = {}): () => RunningRegistry {
   let registry: RunningRegistry | undefined;
   beforeAll(async () => {
-    registry = await startRegistry();
+    registry = await startRegistry(options);
   }, 120_000);
   afterAll(async () => {
     await registry?.stop();

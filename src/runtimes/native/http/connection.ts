@@ -425,22 +425,26 @@ class Exchange {
   }
 
   async run(request: Request): Promise<void> {
-    let response: Response;
+    let response: Response | null = null;
     try {
       response = await this.conn.handle(request);
       if (!(response instanceof Response)) throw new TypeError("the handler did not return a Response");
     } catch (err) {
-      response = errorResponse(err, this.method);
+      // A handler that gives up because the request failed or its client left is not a server error.
+      if (this.failure === null && !this.abort?.aborted) response = errorResponse(err, this.method);
+      else response = null;
     }
     if (this.finished) {
-      void response.body?.cancel().catch(() => {});
+      void response?.body?.cancel().catch(() => {});
       return;
     }
     if (this.failure !== null) {
-      void response.body?.cancel().catch(() => {});
+      void response?.body?.cancel().catch(() => {});
       response = this.failure.toResponse(this.method);
       this.closeAfter = true;
     }
+    // The client left (or half-closed) and the handler gave up: nothing to say.
+    if (response === null) return this.conn.destroy();
     await this.respond(response);
   }
 

@@ -3,6 +3,7 @@
 // body (with and without Content-Length) delivered at once, stalled bodies and unread responses
 // that delay nobody, queued requests of vanished clients never forwarded, and bodyless requests
 // that survive workerd closing its kept-alive connections.
+import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, test } from "vitest";
 import { RawConnection, envelope, sleep, type RawResponse } from "../native/raw";
 import { Client, digestOf, expectStatus, openSession, randomBytes, uniqueRepo } from "./oci";
@@ -243,5 +244,21 @@ describe("workerd's kept-alive connections", () => {
       }),
     );
     expect(results.filter((s) => s !== 200)).toEqual([]);
+  });
+});
+
+describe("token mode without AUTH_SERVICE / AUTH_TOKEN_REALM", () => {
+  const signingKey = Buffer.from(JSON.stringify(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" }))).toString("base64");
+  const tokenRegistry = useRegistry({ vars: { AUTH_MODE: "token", AUTH_TOKEN_SIGNING_KEY: signingKey } });
+
+  test("the challenge names the local server itself, whatever Host the request carries", async () => {
+    const origin = new URL(tokenRegistry().url);
+    const conn = new RawConnection(Number(origin.port));
+    await conn.ready();
+    conn.write("GET /v2/ HTTP/1.1\r\nHost: other-registry.example\r\n\r\n");
+    const res = await conn.next();
+    expect(res.status).toBe(401);
+    expect(res.headers["www-authenticate"]).toBe(`Bearer realm="http://${origin.host}/token",service="${origin.host}"`);
+    conn.destroy();
   });
 });

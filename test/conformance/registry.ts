@@ -116,7 +116,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
     try {
       const res = await fetch(`${url}/v2/`);
       await res.arrayBuffer();
-      if (res.status === 200) break;
+      // 401: the worker answers, with auth configured.
+      if (res.status === 200 || res.status === 401) break;
     } catch {
       // not yet
     }

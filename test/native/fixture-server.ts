@@ -96,6 +96,12 @@ const handlers: Record<string, (request: Request, url: URL, client: { address: s
     const out = events.splice(0);
     return json(out);
   },
+  async "/blob"(_request, url) {
+    return new Response(new Uint8Array(Number(url.searchParams.get("bytes") ?? 1024 * 1024)).fill(7));
+  },
+  async "/long"() {
+    return new Response(new Uint8Array(10).fill(1), { headers: { "Content-Length": "5" } });
+  },
   async "/short"() {
     return new Response(new Uint8Array(5), { headers: { "Content-Length": "10" } });
   },

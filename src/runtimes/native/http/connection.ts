@@ -28,8 +28,10 @@ const EMPTY = Buffer.alloc(0);
 const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1");
 /** A request line longer than this (target, method and version) is refused with 414. */
 const MAX_REQUEST_LINE = MAX_TARGET_BYTES + 64;
-/** Small response bodies are gathered (up to this much) to be sent with the head in one write. */
+/** What a response body has at once is gathered up to this much before the head goes out. */
 const COALESCE_BYTES = 64 * 1024;
+/** Below this, pieces are copied together into one write; above, written as they are. */
+const SMALL_WRITE_BYTES = 16 * 1024;
 const TLS_HANDSHAKE = 0x16;
 
 export class Connection implements BodyOwner {
@@ -256,6 +258,19 @@ export class Connection implements BodyOwner {
     return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
   }
 
+  /** Writes response body bytes, framed as a chunk when `chunked`; false when the caller must wait for drained(). */
+  writeBody(data: Uint8Array, chunked: boolean): boolean {
+    if (!chunked) return this.write(data);
+    if (data.length <= SMALL_WRITE_BYTES) return this.write(chunkFrame(data));
+    // Large chunks are not copied: size line, data and CRLF leave corked, in one writev where the runtime can.
+    this.socket.cork();
+    this.write(`${data.length.toString(16)}\r\n`);
+    this.write(data);
+    const ok = this.write("\r\n");
+    this.socket.uncork();
+    return ok;
+  }
+
   /** Resolves once the socket's buffer has drained (or the connection is gone); runs the response-idle clock. */
   drained(): Promise<void> {
     if (this.phase === "closed") return Promise.resolve();
@@ -288,6 +303,14 @@ export class Connection implements BodyOwner {
 
   pause(): void {
     this.socket.pause();
+  }
+
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
   }
 
   resume(): void {
@@ -556,13 +579,16 @@ class Exchange {
     let ended = stream === null;
     if (stream !== null) {
       this.reader = stream.getReader();
-      // Gather what the body has at once, so small answers leave in one write with a Content-Length.
+      // Gather what the body has at once: a body that ends within this turn gets a Content-Length,
+      // and a small one leaves with the head in one write.
       try {
-        while (gatheredBytes < COALESCE_BYTES) {
+        for (;;) {
           const read = this.reader.read();
           const result = await Promise.race([read, endOfTurn()]);
-          if (result === LATE) {
-            pendingRead = read;
+          if (result === LATE || gatheredBytes >= COALESCE_BYTES) {
+            // Enough gathered: this read only tells whether the body ends here.
+            if (result !== LATE && result.done) ended = true;
+            else pendingRead = read;
             break;
           }
           if (result.done) {
@@ -599,22 +625,32 @@ class Exchange {
     headText += "\r\n";
 
     this.headWritten = true;
-    let written = 0;
     let ok: boolean;
-    const first = gathered.length === 1 ? gathered[0]! : gathered.length > 1 ? Buffer.concat(gathered) : null;
-    const headBytes = Buffer.from(headText, "latin1");
-    if (first === null) ok = conn.write(headBytes);
-    else if (chunked) ok = conn.write(Buffer.concat([headBytes, chunkFrame(first)]));
-    else {
-      const piece = contentLength !== -1 && first.length > contentLength ? first.subarray(0, contentLength) : first;
-      ok = conn.write(Buffer.concat([headBytes, piece]));
+    // More than the declared Content-Length: send what was declared, then end the connection.
+    const overlong = withBody && contentLength !== -1 && gatheredBytes > contentLength;
+    if (overlong) {
+      gathered.splice(0, gathered.length, Buffer.concat(gathered).subarray(0, contentLength));
+      gatheredBytes = contentLength;
     }
-    written = first?.length ?? 0;
-
-    let complete = true;
-    if (!ended && this.reader !== null) {
-      complete = await this.streamBody(this.reader, pendingRead, ok, written, contentLength, chunked);
-    } else if (contentLength !== -1 && withBody && written !== contentLength) {
+    if (gatheredBytes > 0 && gatheredBytes <= SMALL_WRITE_BYTES) {
+      // Head and body in one buffer, one write.
+      const body = gathered.length === 1 ? gathered[0]! : Buffer.concat(gathered);
+      const piece = chunked ? chunkFrame(body) : body;
+      const out = Buffer.allocUnsafe(headText.length + piece.length);
+      out.write(headText, 0, "latin1");
+      out.set(piece, headText.length);
+      ok = conn.write(out);
+    } else {
+      conn.cork();
+      ok = conn.write(headText);
+      for (const piece of gathered) ok = conn.writeBody(piece, chunked);
+      conn.uncork();
+    }
+    let complete = !overlong;
+    if (overlong) void this.reader?.cancel().catch(() => {});
+    else if (!ended && this.reader !== null) {
+      complete = await this.streamBody(this.reader, pendingRead, ok, gatheredBytes, contentLength, chunked);
+    } else if (withBody && contentLength !== -1 && gatheredBytes !== contentLength) {
       complete = false;
     }
     if (this.finished) return;
@@ -665,7 +701,7 @@ class Exchange {
         }
         written += value.length;
         if (value.length === 0) continue;
-        ok = conn.write(chunked ? chunkFrame(value) : value);
+        ok = conn.writeBody(value, chunked);
       }
     } catch {
       void reader.cancel().catch(() => {});

@@ -6,7 +6,8 @@ import { serve } from "../../src/runtimes/native/http";
 
 const MIB = new Uint8Array(1024 * 1024).fill(97);
 const host = process.env.HOST ?? "127.0.0.1";
-const handler = async (request: Request): Promise<Response> => {
+type Handler = (request: Request) => Promise<Response>;
+const handler: Handler = async (request) => {
   if (request.body !== null) {
     const reader = request.body.getReader();
     while (!(await reader.read()).done);
@@ -14,8 +15,8 @@ const handler = async (request: Request): Promise<Response> => {
   return request.url.endsWith("/1m") ? new Response(MIB) : new Response("ok");
 };
 
-declare const Bun: { serve(options: { hostname: string; port: number; fetch: typeof handler }): { port: number } } | undefined;
-declare const Deno: { serve(options: { hostname: string; port: number; onListen(addr: { port: number }): void }, handler: typeof handler): unknown } | undefined;
+declare const Bun: { serve(options: { hostname: string; port: number; fetch: Handler }): { port: number } } | undefined;
+declare const Deno: { serve(options: { hostname: string; port: number; onListen(addr: { port: number }): void }, handler: Handler): unknown } | undefined;
 
 if (process.env.SERVER === "builtin") {
   if (typeof Bun !== "undefined") {

@@ -58,6 +58,18 @@ describe.each(RUNTIMES)("%s", (runtime) => {
     conn.destroy();
   });
 
+  test("a head and body that arrive byte by byte", async () => {
+    const conn = new RawConnection(port());
+    await conn.ready();
+    conn.socket.setNoDelay(true);
+    for (const c of "POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n") {
+      conn.write(c);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(JSON.parse((await conn.next()).body.toString()).bytes).toBe(3);
+    conn.destroy();
+  });
+
   test("pipelining: requests sent at once are answered in order", async () => {
     const conn = new RawConnection(port());
     await conn.ready();

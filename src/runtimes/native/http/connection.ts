@@ -39,6 +39,8 @@ export class Connection implements BodyOwner {
   private socket: Socket;
   private phase: Phase = "head";
   private buffer: Buffer = EMPTY;
+  /** Storage that `buffer` may be a prefix of (see append). */
+  private backing: Buffer | null = null;
   private scanFrom = 0;
   private sawFirstByte = false;
   private peerEnded = false;
@@ -102,8 +104,29 @@ export class Connection implements BodyOwner {
   }
 
   private readHead(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.append(chunk);
     this.parseHead();
+  }
+
+  /**
+   * Adds bytes to the buffer of unparsed input. The first chunk is kept as it is; more are copied
+   * into a buffer that grows by doubling, so a head that drips in byte by byte costs linear time.
+   */
+  private append(chunk: Uint8Array): void {
+    const length = this.buffer.length;
+    if (length === 0) {
+      this.buffer = chunk as Buffer;
+      return;
+    }
+    const needed = length + chunk.length;
+    let backing = this.backing;
+    if (backing === null || this.buffer.buffer !== backing.buffer || this.buffer.byteOffset !== backing.byteOffset || needed > backing.length) {
+      backing = Buffer.allocUnsafe(Math.max(needed * 2, 4096));
+      backing.set(this.buffer, 0);
+      this.backing = backing;
+    }
+    backing.set(chunk, length);
+    this.buffer = backing.subarray(0, needed);
   }
 
   /** Parses a complete head in the buffer and starts its exchange; waits for more bytes otherwise. */
@@ -226,12 +249,17 @@ export class Connection implements BodyOwner {
     // ("server gave HTTP response to HTTPS client") instead of waiting for a handshake timeout.
     this.phase = "linger";
     this.headDeadline = 0;
-    const body = JSON.stringify({ errors: [{ code: "UNSUPPORTED", message: "this port speaks plain HTTP, not TLS" }] });
-    this.socket.end(
-      `HTTP/1.0 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
     this.lingerDeadline = Date.now() + LINGER_MS;
     this.socket.resume();
+    void refusal(400, "this port speaks plain HTTP, not TLS")
+      .toResponse()
+      .text()
+      .then((body) => {
+        if (this.phase === "closed") return;
+        this.socket.end(
+          `HTTP/1.0 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      });
   }
 
   private onPeerEnd(): void {
@@ -323,7 +351,7 @@ export class Connection implements BodyOwner {
 
   /** Moves bytes that follow the current request's body (a pipelined request) aside. */
   keepForNextRequest(rest: Uint8Array): void {
-    this.buffer = this.buffer.length === 0 ? (rest as Buffer) : Buffer.concat([this.buffer, rest]);
+    this.append(rest);
     this.keepReading();
   }
 

@@ -185,7 +185,8 @@ let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
-  await front.close();
+  // Requests in progress get a moment to finish; then workerd goes, and whatever is left with it.
+  await Promise.race([front.close(), new Promise((resolve) => setTimeout(resolve, 2_000))]);
   await mf.dispose().catch(() => {});
   process.exit(0);
 }

@@ -46,7 +46,8 @@ function command(runtime) {
 
 async function startServer(runtime, kind) {
   const [cmd, args] = command(runtime);
-  const child = spawn(cmd, args, { env: { ...process.env, SERVER: kind, HOST: "127.0.0.1" }, stdio: ["ignore", "pipe", "inherit"] });
+  // Deno.serve logs every request wrk cuts off at the end of a run ("BadResource"); only ours may speak.
+  const child = spawn(cmd, args, { env: { ...process.env, SERVER: kind, HOST: "127.0.0.1" }, stdio: ["ignore", "pipe", kind === "native" ? "inherit" : "ignore"] });
   const port = await new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (d) => {

@@ -52,7 +52,20 @@ const handlers: Record<string, (request: Request, url: URL, client: { address: s
   async "/early-chunked"(_request, url) {
     const status = Number(url.searchParams.get("status") ?? 413);
     const body = new TextEncoder().encode(JSON.stringify({ errors: [{ code: "SIZE_INVALID", message: "refused" }] }));
-    return new Response(new ReadableStream({ async pull(c) { await sleep(5); c.enqueue(body); c.close(); } }), { status, headers: { "Content-Type": "application/json" } });
+    // Two halves 20 ms apart: the length is not known when the head goes out.
+    let sent = 0;
+    return new Response(
+      new ReadableStream({
+        async pull(c) {
+          if (sent > 0) await sleep(20);
+          if (sent >= body.length) return c.close();
+          const half = body.subarray(sent, sent === 0 ? body.length >> 1 : body.length);
+          sent += half.length;
+          c.enqueue(half);
+        },
+      }),
+      { status, headers: { "Content-Type": "application/json" } },
+    );
   },
   async "/huge"(_request, url) {
     const total = Number(url.searchParams.get("bytes") ?? 1 << 20);

@@ -12,6 +12,9 @@ const REASONS: Record<number, string> = {
   505: "HTTP Version Not Supported",
 };
 
+/** Below this, body pieces are copied together into one write; above, written as they are. */
+export const SMALL_WRITE_BYTES = 16 * 1024;
+
 /** Response header fields the connection itself decides. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "trailer"]);
 

@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 // Starts the registry locally: the worker bundled with esbuild and run on workerd by miniflare,
 // with the bindings of wrangler.local.toml, R2 and Durable Object state persisted under DATA_DIR,
-// behind a small front on PORT that turns away TLS and paces requests into workerd.
+// behind a front on PORT: the native HTTP server (src/runtimes/native/http, the one the Bun, Deno
+// and Node forms use, bundled here at start) forwarding to workerd (scripts/workerd-front/).
 // (Not `wrangler dev`: it reloads the worker whenever a source file changes, killing in-flight
 // uploads, and puts a second proxying workerd in front.)
 //
-// Why the front: skopeo, podman and buildah try HTTPS before falling back to plain HTTP. A TLS
-// ClientHello sent to workerd's HTTP port just hangs until the client's 10 s handshake timeout,
-// on every connection. The front looks at the first byte; a TLS handshake (0x16) gets a plain
-// HTTP answer at once, so the client falls back to HTTP immediately. Plain HTTP is forwarded
-// request by request, at most MAX_IN_FLIGHT (default 16) at once: workerd's local HTTP server
-// resets connections when a few dozen request bodies stream in together.
+// Why the front: the same limits, timeouts and JSON error answers as the native forms; a TLS
+// ClientHello gets a plain HTTP answer at once (skopeo, podman and buildah try HTTPS first; sent
+// to workerd's port it would hang until their 10 s handshake timeout); bodies are paced into
+// workerd, whose local HTTP server resets connections when a few dozen bodies stream in at once;
+// and workerd's habits (a reset right after an early answer, kept-alive connections closed after
+// 5 s idle) are handled so that clients see the worker's real answers (scripts/workerd-front/upstream.ts).
 //
 //   PORT      listening port (default 5000)
 //   HOST      listening address (default 127.0.0.1)
@@ -18,14 +19,16 @@
 //   TLS_CERT, TLS_KEY  optional PEM files: the same port then also accepts HTTPS
 //   VARS_FILE  KEY=value lines that override the [vars] of wrangler.local.toml (auth settings and
 //              secrets, as `wrangler secret put` would set them in production); default .dev.vars
+//   MAX_IN_FLIGHT           requests with a body in flight to workerd at once (default 16)
+//   MAX_IN_FLIGHT_BODYLESS  requests without a body in flight to workerd at once (default 64)
+//   HTTP_MAX_HEADER_BYTES, HTTP_HEADERS_TIMEOUT_MS, HTTP_BODY_IDLE_TIMEOUT_MS,
+//   HTTP_RESPONSE_IDLE_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS  the front's HTTP limits (README)
 import { build, stop as stopEsbuild } from "esbuild";
 import { Miniflare, Log, LogLevel } from "miniflare";
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
-import http from "node:http";
 import net from "node:net";
-import tls from "node:tls";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { execFileSync } from "node:child_process";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -68,7 +71,19 @@ function wasmModules(outDir) {
   };
 }
 
-// The build is done: end esbuild's service process instead of keeping it for the server's life.
+// The front: the native HTTP server and the workerd client, bundled for Node.
+const frontPath = path.join(buildDir, "front.mjs");
+await build({
+  entryPoints: [path.join(root, "scripts", "workerd-front", "front.ts")],
+  outfile: frontPath,
+  bundle: true,
+  format: "esm",
+  target: "es2022",
+  platform: "node",
+  logLevel: "warning",
+});
+
+// The builds are done: end esbuild's service process instead of keeping it for the server's life.
 stopEsbuild();
 
 // Bindings, vars, compatibility date and Durable Object classes exactly as wrangler reads them.
@@ -95,6 +110,12 @@ function wranglerWorkerOptions(config) {
 const varsFile = process.env.VARS_FILE ?? path.join(root, ".dev.vars");
 if (process.env.VARS_FILE || existsSync(varsFile)) {
   workerOptions.bindings = { ...workerOptions.bindings, ...readVarsFile(varsFile) };
+}
+// Token mode needs the audience tokens must carry and the realm that issues them; locally they are
+// this server's own address unless configured (never taken from a request's Host).
+if (workerOptions.bindings?.AUTH_MODE === "token") {
+  workerOptions.bindings.AUTH_SERVICE ||= `${host}:${port}`;
+  workerOptions.bindings.AUTH_TOKEN_REALM ||= `http://${host}:${port}/token`;
 }
 const innerPort = await freePort();
 const mf = new Miniflare({
@@ -139,117 +160,38 @@ function freePort() {
   });
 }
 
+const { startFront, limitsFromSettings } = await import(pathToFileURL(frontPath).href);
+const front = await startFront({
+  host,
+  port,
+  ...(process.env.TLS_CERT && process.env.TLS_KEY
+    ? { tls: { cert: readFileSync(process.env.TLS_CERT), key: readFileSync(process.env.TLS_KEY) } }
+    : {}),
+  limits: limitsFromSettings(process.env),
+  upstream: { host: "127.0.0.1", port: innerPort },
+  maxBodies: positive("MAX_IN_FLIGHT", 16),
+  maxBodyless: positive("MAX_IN_FLIGHT_BODYLESS", 64),
+});
+
+function positive(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
+  return n;
+}
+
 let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
-  front.close();
+  // Requests in progress get a moment to finish; then workerd goes, and whatever is left with it.
+  await Promise.race([front.close(), new Promise((resolve) => setTimeout(resolve, 2_000))]);
   await mf.dispose().catch(() => {});
   process.exit(0);
 }
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 
-const TLS_HANDSHAKE = 0x16;
-// Optional local TLS: with TLS_CERT and TLS_KEY (PEM files) the same port also speaks HTTPS.
-const tlsContext =
-  process.env.TLS_CERT && process.env.TLS_KEY
-    ? tls.createSecureContext({ cert: readFileSync(process.env.TLS_CERT), key: readFileSync(process.env.TLS_KEY) })
-    : null;
-
-// Requests are forwarded one by one to workerd, at most MAX_IN_FLIGHT at a time (the rest wait
-// their turn). workerd's local HTTP server resets connections when a few
-// dozen request bodies stream in at once, and closes kept-alive connections after large bodies
-// without saying so; clients keep their own kept-alive connections to this front.
-const MAX_IN_FLIGHT = Number(process.env.MAX_IN_FLIGHT ?? 16);
-let inFlight = 0;
-const waiting = [];
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "expect"]);
-
-function acquire() {
-  if (inFlight < MAX_IN_FLIGHT) {
-    inFlight++;
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => waiting.push(resolve));
-}
-
-function release() {
-  const next = waiting.shift();
-  if (next) next();
-  else inFlight--;
-}
-
-// Requests without a body reuse connections (workerd only drops connections that carried large
-// bodies); a request with a body gets a connection of its own.
-const reusable = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
-function agentFor(req) {
-  const bodyless = (req.method === "GET" || req.method === "HEAD" || req.method === "DELETE") && !req.headers["content-length"] && !req.headers["transfer-encoding"];
-  return bodyless ? reusable : false;
-}
-
-function endToEnd(rawHeaders) {
-  const out = [];
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (!HOP_BY_HOP.has(rawHeaders[i].toLowerCase())) out.push(rawHeaders[i], rawHeaders[i + 1]);
-  }
-  return out;
-}
-
-async function forward(req, res) {
-  await acquire();
-  let released = false;
-  const done = () => {
-    if (!released) {
-      released = true;
-      release();
-    }
-  };
-  const upstream = http.request(
-    { host: "127.0.0.1", port: innerPort, method: req.method, path: req.url, headers: endToEnd(req.rawHeaders), agent: agentFor(req) },
-    (answer) => {
-      res.writeHead(answer.statusCode, answer.statusMessage, endToEnd(answer.rawHeaders));
-      answer.pipe(res);
-      answer.on("end", done);
-      answer.on("error", () => res.destroy());
-    },
-  );
-  upstream.on("error", () => {
-    done();
-    if (res.headersSent) res.destroy();
-    else res.writeHead(502, { "Content-Type": "text/plain", Connection: "close" }).end("registry worker unreachable\n");
-  });
-  // A client that goes away mid-request takes its upstream request with it.
-  res.on("close", () => {
-    if (!res.writableFinished) upstream.destroy();
-    done();
-  });
-  req.pipe(upstream);
-}
-
-// No request timeout: a large layer may take many minutes to upload.
-const httpFront = http.createServer({ noDelay: true, requestTimeout: 0, keepAliveTimeout: 65_000 }, forward);
-
-/** Hands a client connection (plain, or TLS already unwrapped) to the HTTP front. */
-function relay(client) {
-  httpFront.emit("connection", client);
-  client.resume();
-}
-
-const front = net.createServer({ noDelay: true }, (socket) => {
-  socket.on("error", () => socket.destroy());
-  socket.once("data", (first) => {
-    socket.pause(); // hold further bytes until the pipe to the worker is in place
-    socket.unshift(first);
-    if (first[0] !== TLS_HANDSHAKE) return relay(socket);
-    // Not a TLS server: answer in plain HTTP and close, so the client falls back to HTTP at once.
-    // (Go reports "server gave HTTP response to HTTPS client", the one error the docker CLI
-    // falls back on; a bare close would read as EOF there.)
-    if (!tlsContext) return socket.end("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    relay(new tls.TLSSocket(socket, { isServer: true, secureContext: tlsContext }));
-  });
-});
-front.listen(port, host, () => {
-  const scheme = tlsContext ? "http and https" : "http";
-  console.log(`registry listening on http://${host}:${port} (${scheme}; data in ${dataDir})`);
-});
+const scheme = process.env.TLS_CERT && process.env.TLS_KEY ? "http and https" : "http";
+console.log(`registry listening on http://${host}:${port} (${scheme}; data in ${dataDir})`);

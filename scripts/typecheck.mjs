@@ -10,7 +10,7 @@ const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
 
 const projects = [
   "tsconfig.json", // the core and the Workers runtime
-  "src/runtimes/native/tsconfig.json", // Bun, Deno and Node
+  "tsconfig.native.json", // Bun, Deno and Node (node: modules), the workerd front, the HTTP benchmark
   "src/extensions/browse/page/tsconfig.json", // the browse page's browser modules
   "test/tsconfig.json",
   "test/tsconfig.node.json",

@@ -49,25 +49,26 @@ export interface RunningRegistry {
 }
 
 export interface RegistryOptions {
-  /** Settings for the registry, written to the VARS_FILE serve.mjs reads (auth, BROWSE_PAGE, ACCEPT_SPARSE_MANIFESTS, …). */
-  vars?: Record<string, string>;
   timeoutMs?: number;
+  /** Extra environment for serve.mjs (HTTP_* limits, MAX_IN_FLIGHT, ...). */
+  env?: Record<string, string>;
+  /** Registry settings (auth, BROWSE_PAGE, ACCEPT_SPARSE_MANIFESTS, MAX_REQUEST_BODY_BYTES, …), written to a VARS_FILE. */
+  vars?: Record<string, string>;
 }
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<RunningRegistry> {
   const timeoutMs = options.timeoutMs ?? 90_000;
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "oci-conformance-"));
-  const varsEnv: Record<string, string> = {};
-  if (options.vars) {
-    const varsFile = path.join(dataDir, "vars");
-    await writeFile(varsFile, Object.entries(options.vars).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""));
-    varsEnv.VARS_FILE = varsFile;
-  }
   const lines: string[] = [];
+  const env: Record<string, string> = { ...process.env, ...options.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir } as Record<string, string>;
+  if (options.vars) {
+    env.VARS_FILE = path.join(dataDir, "vars");
+    await writeFile(env.VARS_FILE, Object.entries(options.vars).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""));
+  }
   const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "scripts", "serve.mjs")], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, ...varsEnv },
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const record = (chunk: Buffer) => {
@@ -109,14 +110,14 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
     throw err;
   }
   const url = `http://127.0.0.1:${port}`;
-  // The front listens before the worker answers on every path: wait for the version check
-  // (401 once auth settings are given).
+  // The front listens before the worker answers on every path: wait for the version check.
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
       const res = await fetch(`${url}/v2/`);
       await res.arrayBuffer();
-      if (res.status === 200 || (options.vars && res.status === 401)) break;
+      // 401: the worker answers, with auth configured.
+      if (res.status === 200 || res.status === 401) break;
     } catch {
       // not yet
     }

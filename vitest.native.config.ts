@@ -7,6 +7,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/native/**/*.test.ts"],
+    // The storage tests have their own config (vitest.native-storage.config.ts).
+    exclude: ["test/native/storage/**"],
     environment: "node",
     // Each file runs three server processes; on 2 cores one file at a time keeps timings honest.
     fileParallelism: false,

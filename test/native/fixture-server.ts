@@ -131,6 +131,14 @@ const handlers: Record<string, (request: Request, url: URL, client: { address: s
     let i = 0;
     return new Response(new ReadableStream({ async pull(c) { if (i++ >= chunks) return c.close(); await sleep(delay); c.enqueue(new TextEncoder().encode(`chunk ${i}\n`)); } }));
   },
+  async "/oci-tags"() {
+    const headers = new Headers({ "Content-Length": "0" });
+    headers.append("OCI-Tag", "v1");
+    headers.append("OCI-Tag", "latest");
+    headers.append("X-Joined", "a");
+    headers.append("X-Joined", "b");
+    return new Response(null, { status: 201, headers });
+  },
   async "/"() {
     return new Response("ok");
   },

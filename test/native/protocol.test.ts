@@ -43,6 +43,18 @@ describe.each(RUNTIMES)("%s", (runtime) => {
     expect(info.headers).toContainEqual(["x-test", "a"]);
   });
 
+  test("OCI-Tag goes out as one field line per tag; other repeated fields stay one joined line", async () => {
+    const conn = new RawConnection(port());
+    await conn.ready();
+    conn.write(`GET /oci-tags HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const res = await conn.next();
+    expect(res.status).toBe(201);
+    const lines = res.head.split("\r\n").slice(1).map((l) => l.toLowerCase());
+    expect(lines.filter((l) => l.startsWith("oci-tag:"))).toEqual(["oci-tag: v1", "oci-tag: latest"]);
+    expect(lines.filter((l) => l.startsWith("x-joined:"))).toEqual(["x-joined: a, b"]);
+    conn.destroy();
+  });
+
   test("keep-alive: sequential requests share one connection; small bodies get a Content-Length", async () => {
     const conn = new RawConnection(port());
     await conn.ready();

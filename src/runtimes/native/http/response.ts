@@ -1,4 +1,5 @@
 // Serializing response heads and chunk frames; the Date header, computed once per second.
+import { LINE_PER_VALUE_HEADERS } from "../../../http";
 
 const REASONS: Record<number, string> = {
   100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
@@ -39,6 +40,10 @@ export function responseHead(response: Response): ResponseHead {
     }
     if (HOP_BY_HOP.has(name)) continue;
     if (name === "date") hasDate = true;
+    if (LINE_PER_VALUE_HEADERS.has(name)) {
+      for (const one of value.split(", ")) text += `${name}: ${one}\r\n`;
+      continue;
+    }
     text += `${name}: ${value}\r\n`;
   }
   if (!hasDate) text += `date: ${httpDate()}\r\n`;

@@ -65,7 +65,9 @@ if (runtime === "workerd") {
   });
   process.env.DATA_DIR = dataDir;
   const args = runtime === "deno" ? ["run", "--allow-all", "--quiet", bundle] : runtime === "node" ? ["--enable-source-maps", "--disable-warning=ExperimentalWarning", bundle] : [bundle];
-  const child = spawn(runtimeBinary(runtime), args, { cwd: root, stdio: "inherit", env: process.env });
+  // The registry stops by itself if this launcher dies without passing a signal on (SIGKILL).
+  const env = { ...process.env, REGISTRY_LAUNCHER_PID: String(process.pid) };
+  const child = spawn(runtimeBinary(runtime), args, { cwd: root, stdio: "inherit", env });
   for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
 }

@@ -18,6 +18,8 @@ afterAll(async () => {
 });
 
 interface Started {
+  /** The launcher's (start.mjs) pid. */
+  pid: number;
   output: string;
   code: number | null;
   url: string | null;
@@ -38,20 +40,20 @@ function start(runtime: string, env: Record<string, string>): Promise<Started> {
     await exited;
   };
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ output, code: null, url: null, stop }), 30_000);
+    const timer = setTimeout(() => resolve({ pid: child.pid!, output, code: null, url: null, stop }), 30_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const m = /registry listening on (http:\/\/\S+) \(/.exec(output);
       if (m) {
         clearTimeout(timer);
-        resolve({ output, code: null, url: m[1]!, stop });
+        resolve({ pid: child.pid!, output, code: null, url: m[1]!, stop });
       }
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
     void exited.then((code) => {
       clearTimeout(timer);
-      resolve({ output, code, url: null, stop });
+      resolve({ pid: child.pid!, output, code, url: null, stop });
     });
   });
 }
@@ -135,6 +137,25 @@ describe.each(RUNTIMES)("npm run start:%s", (runtime) => {
       expect(second.output).toMatch(/is in use by process/);
     } finally {
       await first.stop();
+    }
+  });
+
+  test("a launcher killed with SIGKILL takes the registry with it: the port closes and the data directory is free again", async () => {
+    const dataDir = await mkdtemp(path.join(tmp, `data-${runtime}-`));
+    const first = await start(runtime, { DATA_DIR: dataDir, SETTINGS_FILE: "/dev/null" });
+    expect(first.url, first.output).not.toBeNull();
+    process.kill(first.pid, "SIGKILL");
+    let refused = false;
+    for (let i = 0; i < 100 && !refused; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      refused = await fetch(`${first.url}/v2/`).then((r) => r.arrayBuffer().then(() => false), () => true);
+    }
+    expect(refused, "the orphaned registry still answers").toBe(true);
+    const again = await start(runtime, { DATA_DIR: dataDir, SETTINGS_FILE: "/dev/null" });
+    try {
+      expect(again.url, again.output).not.toBeNull();
+    } finally {
+      await again.stop();
     }
   });
 });

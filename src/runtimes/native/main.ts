@@ -17,6 +17,19 @@ function fail(message: string): never {
   throw new Error(message); // not reached; tells the compiler so
 }
 
+/**
+ * Started by scripts/start.mjs (REGISTRY_LAUNCHER_PID): stop when the launcher is gone, e.g. killed with
+ * SIGKILL, which it cannot pass on, so that no orphan keeps serving the port and holding the data directory.
+ */
+function watchLauncher(stop: () => Promise<void>): void {
+  const launcher = Number(process.env.REGISTRY_LAUNCHER_PID);
+  if (!Number.isInteger(launcher) || launcher <= 1) return;
+  const timer = setInterval(() => {
+    if (process.ppid !== launcher) void stop();
+  }, 1000);
+  timer.unref();
+}
+
 export async function startNativeRegistry(runtime: RuntimeInfo): Promise<void> {
   let config: ReturnType<typeof readProcessSettings>;
   let limits: ReturnType<typeof limitsFromSettings>;
@@ -61,6 +74,7 @@ export async function startNativeRegistry(runtime: RuntimeInfo): Promise<void> {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  watchLauncher(stop);
 
   const shownHost = host.includes(":") ? `[${host}]` : host;
   const scheme = tls ? "http and https" : "http";

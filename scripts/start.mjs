@@ -46,7 +46,7 @@ const runtime = chosenRuntime(process.argv.slice(2));
 if (runtime === "workerd") {
   await import(pathToFileURL(path.join(root, "scripts", "serve.mjs")).href);
 } else {
-  const { build } = await import("esbuild");
+  const { build, stop: stopEsbuild } = await import("esbuild");
   const dataDir = path.resolve(process.env.DATA_DIR || path.join(root, ".data"));
   const buildDir = path.join(dataDir, "build");
   mkdirSync(buildDir, { recursive: true });
@@ -63,6 +63,8 @@ if (runtime === "workerd") {
     // Bundled CommonJS dependencies may call require(); give the ESM bundle one.
     banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
   });
+  // End esbuild's service process now rather than keep it beside the registry.
+  await stopEsbuild();
   process.env.DATA_DIR = dataDir;
   const args = runtime === "deno" ? ["run", "--allow-all", "--quiet", bundle] : runtime === "node" ? ["--enable-source-maps", "--disable-warning=ExperimentalWarning", bundle] : [bundle];
   // The registry stops by itself if this launcher dies without passing a signal on (SIGKILL).

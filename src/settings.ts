@@ -22,6 +22,13 @@ export interface RegistrySettings extends AuthEnv {
    * refused with 400 MANIFEST_BLOB_UNKNOWN.
    */
   ACCEPT_SPARSE_MANIFESTS?: string;
+  /**
+   * The pull-through cache (src/extensions/pull-through/): a JSON list of upstreams, each
+   * `{ prefix, url, username?, passwordSetting?, tokenSetting?, library?, tagCacheSeconds?, push? }`.
+   */
+  UPSTREAMS?: string;
+  /** The older Workers registry's form: `[{ "registry": url, "username": ..., "password_env": SETTING }]`. */
+  REGISTRIES_JSON?: string;
 }
 
 const MiB = 1024 * 1024;

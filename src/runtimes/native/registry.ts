@@ -12,6 +12,7 @@ import type { ClientInfo } from "../../auth/failure-limiter";
 import { Authenticator } from "../../auth/authenticator";
 import { acceptSparseManifests, browsePageEnabled, requestBodyLimit, uploadConfig, type RegistrySettings } from "../../settings";
 import { RegistryStore } from "../../storage/registry-store";
+import { pullThroughFromSettings } from "../../extensions/pull-through";
 import { DataDirLock } from "./data-dir-lock";
 import { FilesystemObjectStore } from "./fs-store";
 import { LocalUploadSessions } from "./local-sessions";
@@ -58,16 +59,20 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       multipartUploads: () => objects.multipartUploads(),
       sweepIntervalMs: options.sweepIntervalMs,
     });
+    const store = new RegistryStore(objects);
+    const maxManifestBytes = 4 * MiB;
     const registry = createRegistry({
-      store: new RegistryStore(objects),
+      store,
       uploads: sessions,
       auth,
-      maxManifestBytes: 4 * MiB,
+      maxManifestBytes,
       // Any chunk size is accepted; the session cuts the stream into parts itself.
       chunkMinLength: 1,
       maxRequestBodyBytes,
       acceptSparseManifests: acceptSparseManifests(settings),
       browsePage: browsePageEnabled(settings),
+      // UPSTREAMS / REGISTRIES_JSON: one fetch per blob digest at a time, in this process.
+      pullThrough: pullThroughFromSettings(settings, { store, uploads: sessions, maxManifestBytes }),
     });
     const db = database;
     let closed: Promise<void> | null = null;

@@ -1,0 +1,77 @@
+// One upstream body, two readers: the store (which sets the pace) and the client that asked for it.
+// Nothing is buffered beyond a few chunks: the store reads on only while the client keeps up (or
+// has gone). The client's last chunk is held back until the store's verdict: a blob whose digest
+// turns out wrong reaches the client cut short, never complete.
+
+export interface ForkedBody {
+  /** Read by the store; it ends when the upstream body ends. */
+  store: ReadableStream<Uint8Array>;
+  /** Read by the client; it ends once `settle` is called after the store has read everything. */
+  client: ReadableStream<Uint8Array>;
+  /** The store's verdict: the client's stream is completed, or errored with `error`. */
+  settle(error?: unknown): void;
+}
+
+/** Chunks queued for a slow client before the store waits for it. */
+const CLIENT_QUEUE_CHUNKS = 4;
+
+export function forkBody(source: ReadableStream<Uint8Array>): ForkedBody {
+  const reader = source.getReader();
+  let client!: ReadableStreamDefaultController<Uint8Array>;
+  let clientGone = false;
+  let held: Uint8Array | null = null;
+  let wake: (() => void) | null = null;
+  const wakeStore = () => {
+    wake?.();
+    wake = null;
+  };
+
+  const clientStream = new ReadableStream<Uint8Array>(
+    {
+      start: (controller) => void (client = controller),
+      pull: wakeStore,
+      cancel: () => {
+        // The client went away: the store goes on alone, so the blob is still stored once.
+        clientGone = true;
+        held = null;
+        wakeStore();
+      },
+    },
+    { highWaterMark: CLIENT_QUEUE_CHUNKS },
+  );
+
+  const storeStream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        if (!clientGone) {
+          if (held) client.enqueue(held);
+          held = value;
+          while (!clientGone && (client.desiredSize ?? 1) <= 0) await new Promise<void>((resolve) => (wake = resolve));
+        }
+        controller.enqueue(value);
+      },
+      cancel: async (reason) => {
+        await reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+
+  return {
+    store: storeStream,
+    client: clientStream,
+    settle(error?: unknown) {
+      if (clientGone) return;
+      clientGone = true;
+      try {
+        if (error !== undefined) return client.error(error);
+        if (held) client.enqueue(held);
+        client.close();
+      } catch {
+        // already closed or errored
+      }
+    },
+  };
+}

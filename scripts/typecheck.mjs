@@ -15,6 +15,7 @@ const projects = [
   "test/tsconfig.json",
   "test/tsconfig.node.json",
   "test/native/storage/tsconfig.json",
+  "test/pull-through/tsconfig.json",
   "tools/push/tsconfig.json",
   "scripts/tsconfig.json",
 ];

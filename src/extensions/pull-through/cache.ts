@@ -254,8 +254,14 @@ export class LocalBlobFlights implements BlobFlights {
       await running;
       return (await this.cache.linkStored(name, digest)) ?? this.pull(name, digest, want);
     }
-    let settle!: (outcome: Promise<void>) => void;
-    const flight = new Promise<void>((resolve) => (settle = (outcome) => resolve(outcome)));
+    let resolveFlight!: (outcome: Promise<void>) => void;
+    const flight = new Promise<void>((resolve) => (resolveFlight = resolve));
+    let settled = false;
+    const settle = (outcome: () => Promise<void>) => {
+      if (settled) return;
+      settled = true;
+      resolveFlight(outcome());
+    };
     this.running.set(key, flight);
     void flight.catch(() => {}).finally(() => {
       if (this.running.get(key) === flight) this.running.delete(key);
@@ -263,18 +269,18 @@ export class LocalBlobFlights implements BlobFlights {
     try {
       const stored = await this.cache.linkStored(name, digest);
       if (stored) {
-        settle(Promise.resolve());
+        settle(() => Promise.resolve());
         return stored;
       }
       const fetched = await this.cache.fetchBlob(name, digest);
-      settle(fetched.stored);
+      settle(() => fetched.stored);
       if (want === "body" && fetched.size !== null) return { size: fetched.size, body: fetched.body };
       // No size to announce, or a range asked for: serve it from the store once it is there.
       await fetched.body.cancel();
       await fetched.stored;
       return (await this.cache.linkStored(name, digest)) ?? { size: 0 };
     } catch (err) {
-      settle(Promise.reject(err));
+      settle(() => Promise.reject(err));
       throw err;
     }
   }

@@ -6,11 +6,11 @@ import { PullThroughCache, type PullThroughOptions } from "./cache";
 export { PullThroughCache, LocalBlobFlights, STALE_HEADER, type BlobFlights } from "./cache";
 export { upstreamsFromSettings, type Upstream } from "./config";
 
-/** The cache for UPSTREAMS / REGISTRIES_JSON, or undefined when neither is set. Throws on a bad setting. */
-export function pullThroughFromSettings(
-  settings: object,
-  parts: Omit<PullThroughOptions, "upstreams">,
-): PullThroughCache | undefined {
+/**
+ * The cache for UPSTREAMS / REGISTRIES_JSON, given the registry's parts, or undefined when neither
+ * is set. The settings are checked at once (throws, naming the setting), before any part exists.
+ */
+export function pullThroughFromSettings(settings: object): (parts: Omit<PullThroughOptions, "upstreams">) => PullThroughCache | undefined {
   const upstreams = upstreamsFromSettings(settings as SettingsByName);
-  return upstreams.length > 0 ? new PullThroughCache({ ...parts, upstreams }) : undefined;
+  return (parts) => (upstreams.length > 0 ? new PullThroughCache({ ...parts, upstreams }) : undefined);
 }

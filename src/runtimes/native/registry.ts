@@ -44,6 +44,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
   // push ~10% faster but grow resident memory past 128 MiB for a 1 GiB layer (BENCHMARKS.md).
   const config = { ...uploadConfig(settings), hashes: nativeHashes };
   const maxRequestBodyBytes = requestBodyLimit(settings);
+  const pullThrough = pullThroughFromSettings(settings);
   fs.mkdirSync(dataDir, { recursive: true });
   const lock = DataDirLock.acquire(dataDir);
   let database: SessionDatabase | null = null;
@@ -72,7 +73,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       acceptSparseManifests: acceptSparseManifests(settings),
       browsePage: browsePageEnabled(settings),
       // UPSTREAMS / REGISTRIES_JSON: one fetch per blob digest at a time, in this process.
-      pullThrough: pullThroughFromSettings(settings, { store, uploads: sessions, maxManifestBytes }),
+      pullThrough: pullThrough({ store, uploads: sessions, maxManifestBytes }),
     });
     const db = database;
     let closed: Promise<void> | null = null;

@@ -80,6 +80,8 @@ async function recordingServer(handle: (request: Request) => Promise<Response>, 
         port: boundPort,
         handler: async (request) => {
           const url = new URL(request.url);
+          // For tests that cannot see this process (workerd): what this upstream was asked, never recorded itself.
+          if (url.pathname === "/_test/requests") return Response.json(requests);
           requests.push({ method: request.method, path: url.pathname + url.search, authorization: request.headers.get("Authorization") });
           const injected = upstream.fault?.(request) ?? null;
           if (injected === "drop") throw new Error("fault: dropped");
@@ -102,9 +104,9 @@ async function recordingServer(handle: (request: Request) => Promise<Response>, 
 }
 
 /** An instance of this registry (native, in this process) with the given settings. */
-export async function startOurs(settings: Record<string, string>, dataDir = tempDir("ours")): Promise<Upstream & { registry: NativeRegistry; dataDir: string }> {
+export async function startOurs(settings: Record<string, string>, dataDir = tempDir("ours"), port = 0): Promise<Upstream & { registry: NativeRegistry; dataDir: string }> {
   const registry = await createNativeRegistry({ dataDir, settings, durable: false });
-  const server = await recordingServer((request) => registry.handle(request, { address: "127.0.0.1" }));
+  const server = await recordingServer((request) => registry.handle(request, { address: "127.0.0.1" }), port);
   const stop = server.stop.bind(server);
   return Object.assign(server, {
     registry,
@@ -121,7 +123,7 @@ export async function startOurs(settings: Record<string, string>, dataDir = temp
  * Docker-Hub-like: this registry in token mode, its realm on another port (like auth.docker.io
  * beside registry-1.docker.io), anonymous pull of library/*, `private/*` only for USER.
  */
-export async function startTokenUpstream(): Promise<Upstream & { realm: Upstream; push(repo: string, image: PushableImage, tag?: string): Promise<void> }> {
+export async function startTokenUpstream(port = 0): Promise<Upstream & { realm: Upstream; push(repo: string, image: PushableImage, tag?: string): Promise<void> }> {
   const realmPort = await freePort();
   const { privateKey } = await generateKeyPair("ES256", { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: "pt-test", alg: "ES256" };
@@ -134,7 +136,7 @@ export async function startTokenUpstream(): Promise<Upstream & { realm: Upstream
     AUTH_RULES: JSON.stringify([{ repository: "library/*", anonymous: true, actions: ["pull"] }]),
     AUTH_TOKEN_TTL_SECONDS: "300",
   };
-  const registry = await startOurs(settings);
+  const registry = await startOurs(settings, tempDir("token"), port);
   const realm = await recordingServer((request) => registry.registry.handle(request, { address: "127.0.0.1" }), realmPort);
   const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`;
   const closeRegistry = registry.close.bind(registry);

@@ -41,12 +41,15 @@ interface Route {
 
 export class PullThroughCache implements PullThrough {
   private readonly clients: { upstream: Upstream; client: UpstreamClient }[];
+  /** Flights in this process: the default, and what a Workers flight object runs inside. */
+  readonly localFlights: LocalBlobFlights;
   private readonly flights: BlobFlights;
   private readonly now: () => number;
 
   constructor(private readonly options: PullThroughOptions) {
     this.clients = options.upstreams.map((upstream) => ({ upstream, client: new UpstreamClient(upstream, options.fetcher, options.now) }));
-    this.flights = options.flights ?? new LocalBlobFlights(this);
+    this.localFlights = new LocalBlobFlights(this);
+    this.flights = options.flights ?? this.localFlights;
     this.now = options.now ?? Date.now;
   }
 

@@ -36,6 +36,9 @@ function pushableIndex(index: BuiltIndex): PushableImage {
   };
 }
 
+/** skopeo 1.9 reads registries.conf from its flag, not from CONTAINERS_REGISTRIES_CONF. */
+const skopeoThroughMirror = (args: string[]) => tools.skopeo(["--registries-conf", tools.env.CONTAINERS_REGISTRIES_CONF!, ...args]);
+
 const imageId = async (ref: string) => (await docker.docker(["image", "inspect", "--format", "{{.Id}}", ref])).stdout.trim();
 
 beforeAll(async () => {
@@ -95,7 +98,7 @@ describe.sequential("pull-through cache as a Docker Hub mirror", () => {
   });
 
   test("skopeo and podman through the cache as a registries.conf mirror of docker.io", async () => {
-    const raw = await tools.skopeo(["inspect", "--raw", "docker://docker.io/someuser/tool:1"]);
+    const raw = await skopeoThroughMirror(["inspect", "--raw", "docker://docker.io/someuser/tool:1"]);
     expect(raw.stdout.trim()).toBe(tool.manifestBytes.toString("utf8").trim());
     await tools.podman(["pull", "docker.io/library/multi:latest"]);
     const id = (await tools.podman(["image", "inspect", "--format", "{{.Id}}", "docker.io/library/multi:latest"])).stdout.trim();
@@ -119,7 +122,7 @@ describe.sequential("pull-through cache as a Docker Hub mirror", () => {
       expect(tag.headers.get("x-pull-through")).toBe("stale");
       await tools.podman(["rmi", "-f", "docker.io/library/multi:latest"]);
       await tools.podman(["pull", "docker.io/library/multi:latest"]);
-      const raw = await tools.skopeo(["inspect", "--raw", "docker://docker.io/library/alpine:3"]);
+      const raw = await skopeoThroughMirror(["inspect", "--raw", "docker://docker.io/library/alpine:3"]);
       expect(raw.stdout.trim()).toBe(alpine.manifestBytes.toString("utf8").trim());
     } finally {
       await upstream.start();

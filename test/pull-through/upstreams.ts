@@ -121,7 +121,7 @@ export async function startOurs(settings: Record<string, string>, dataDir = temp
 
 /**
  * Docker-Hub-like: this registry in token mode, its realm on another port (like auth.docker.io
- * beside registry-1.docker.io), anonymous pull of library/*, `private/*` only for USER.
+ * beside registry-1.docker.io), anonymous pull of library/* and someuser/*, `private/*` only for USER.
  */
 export async function startTokenUpstream(port = 0): Promise<Upstream & { realm: Upstream; push(repo: string, image: PushableImage, tag?: string): Promise<void> }> {
   const realmPort = await freePort();
@@ -133,7 +133,11 @@ export async function startTokenUpstream(port = 0): Promise<Upstream & { realm: 
     AUTH_SERVICE: "registry.upstream.test",
     AUTH_TOKEN_REALM: `http://127.0.0.1:${realmPort}/token`,
     AUTH_USERS: JSON.stringify([{ username: USER, password: await hashPassword(PASSWORD, 1000), actions: ["pull", "push"] }]),
-    AUTH_RULES: JSON.stringify([{ repository: "library/*", anonymous: true, actions: ["pull"] }]),
+    // Public like Docker Hub's official and user images; private/* only for the account.
+    AUTH_RULES: JSON.stringify([
+      { repository: "library/*", anonymous: true, actions: ["pull"] },
+      { repository: "someuser/*", anonymous: true, actions: ["pull"] },
+    ]),
     AUTH_TOKEN_TTL_SECONDS: "300",
   };
   const registry = await startOurs(settings, tempDir("token"), port);

@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hashPassword } from "../../src/auth/passwords";
 import { upstreamsFromSettings } from "../../src/extensions/pull-through";
 import { createNativeRegistry } from "../../src/runtimes/native/registry";
 import {
@@ -215,6 +216,56 @@ describe("pull through a Docker-Hub-like token upstream", () => {
     hub.fault = null;
     // Nothing was stored for any of them.
     expect(JSON.parse((await get("/v2/_catalog")).text).repositories).not.toContain("hub/nowhere");
+  });
+
+  it("hostile upstream answers: an oversized manifest, bytes that do not match the stated digest, a broken token service", async () => {
+    const only = (prefix: string, answer: () => Response) => (request: Request) => (new URL(request.url).pathname.startsWith(prefix) ? answer() : null);
+    hub.fault = only("/v2/library/huge/", () => new Response(new Uint8Array(5 * MiB), { headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" } }));
+    let res = await get("/v2/hub/huge/manifests/1", { headers: ACCEPT });
+    expect(res.status).toBe(502);
+    expect(JSON.parse(res.text).errors[0].message).toMatch(/larger than/);
+
+    const real = top(image([layer(10)]));
+    hub.fault = only("/v2/library/liar/", () => new Response(real.bytes, { headers: { "Content-Type": real.mediaType, "Docker-Content-Digest": `sha256:${"b".repeat(64)}` } }));
+    res = await get("/v2/hub/liar/manifests/1", { headers: ACCEPT });
+    expect(res.status).toBe(502);
+    expect(JSON.parse(res.text).errors[0].code).toBe("DIGEST_INVALID");
+    res = await get(`/v2/hub/liar/manifests/sha256:${"c".repeat(64)}`, { headers: ACCEPT });
+    expect(res.status).toBe(502);
+    hub.fault = null;
+
+    hub.realm.fault = () => new Response("not json", { status: 200 });
+    try {
+      res = await get("/v2/hub/private/tokenless/manifests/1", { headers: ACCEPT });
+      expect(res.status).toBe(502);
+      expect(JSON.parse(res.text).errors[0].message).toContain("token service sent no token");
+    } finally {
+      hub.realm.fault = null;
+    }
+    const repositories = JSON.parse((await get("/v2/_catalog")).text).repositories as string[];
+    for (const name of ["hub/huge", "hub/liar", "hub/private/tokenless"]) expect(repositories).not.toContain(name);
+  });
+
+  it("pulling through needs pull on the local repository: an anonymous caller of a registry with auth never reaches the upstream", async () => {
+    const guarded = await startOurs({
+      AUTH_MODE: "basic",
+      AUTH_USERS: JSON.stringify([{ username: "reader", password: await hashPassword("r3ad", 1000), actions: ["pull"] }]),
+      UPSTREAMS: JSON.stringify([{ url: hub.url, library: true }]),
+    });
+    try {
+      const before = hub.requests.length;
+      const anonymous = await fetch(`${guarded.url}/v2/alpine/manifests/3.20`, { headers: ACCEPT });
+      await anonymous.arrayBuffer();
+      expect(anonymous.status).toBe(401);
+      expect(hub.requests.length).toBe(before);
+      const reader = await fetch(`${guarded.url}/v2/alpine/manifests/3.20`, {
+        headers: { ...ACCEPT, Authorization: `Basic ${Buffer.from("reader:r3ad").toString("base64")}` },
+      });
+      seen.push(await reader.text());
+      expect(reader.status).toBe(200);
+    } finally {
+      await guarded.close();
+    }
   });
 
   it("refuses pushes into repositories an upstream serves", async () => {

@@ -26,7 +26,7 @@ try {
   for (const r of report.results) {
     console.log(
       `  ${r.registry.padEnd(28)} ${r.concurrentSeconds.toFixed(1)} s for all ${report.clients}, ${r.upstreamFetches} upstream fetch(es), ` +
-        `intact: ${r.allIntact}, once more from the cache ${r.againSeconds.toFixed(1)} s` + (r.peakRssMiB ? `, peak RSS ${r.peakRssMiB} MiB (upstream, cache and clients in one process)` : ""),
+        `intact: ${r.allIntact}, once more from the cache ${r.againSeconds.toFixed(1)} s` + (r.rssGrowthMiB !== undefined ? `, RSS growth ${r.rssGrowthMiB} MiB (upstream, cache and clients in one process)` : ""),
     );
   }
 } finally {

@@ -24,7 +24,8 @@ interface Round {
   upstreamFetches: number;
   allIntact: boolean;
   againSeconds: number;
-  peakRssMiB?: number;
+  /** Resident memory growth of this process (upstream, cache and clients) during the concurrent pulls. */
+  rssGrowthMiB?: number;
 }
 
 async function pull(url: string): Promise<{ digest: string; bytes: number }> {
@@ -42,7 +43,8 @@ async function pull(url: string): Promise<{ digest: string; bytes: number }> {
 async function round(name: string, base: string, repo: string, digest: string, size: number, fetches: () => number): Promise<Round> {
   const before = fetches();
   const url = `${base}/v2/${repo}/blobs/${digest}`;
-  let peak = process.memoryUsage().rss;
+  const startRss = process.memoryUsage().rss;
+  let peak = startRss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   const start = performance.now();
   const results = await Promise.all(Array.from({ length: clients }, () => pull(url)));
@@ -52,7 +54,7 @@ async function round(name: string, base: string, repo: string, digest: string, s
   const second = await pull(url);
   const againSeconds = (performance.now() - again) / 1000;
   const allIntact = [...results, second].every((r) => r.digest === digest && r.bytes === size);
-  return { registry: name, concurrentSeconds, upstreamFetches: fetches() - before, allIntact, againSeconds, ...(name === "edge-registry" ? { peakRssMiB: Math.round(peak / MiB) } : {}) };
+  return { registry: name, concurrentSeconds, upstreamFetches: fetches() - before, allIntact, againSeconds, ...(name === "edge-registry" ? { rssGrowthMiB: Math.round((peak - startRss) / MiB) } : {}) };
 }
 
 const upstream = await startOurs({ AUTH_MODE: "open" });

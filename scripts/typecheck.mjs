@@ -14,8 +14,8 @@ const projects = [
   "src/extensions/browse/page/tsconfig.json", // the browse page's browser modules
   "test/tsconfig.json",
   "test/tsconfig.node.json",
-  "test/native/storage/tsconfig.json",
-  "test/pull-through/tsconfig.json",
+  "test/native/tsconfig.json", // the native server and storage tests
+  "test/pull-through/tsconfig.json", // the pull-through tests (and e2e/pull-through.test.ts)
   "tools/push/tsconfig.json",
   "scripts/tsconfig.json",
 ];

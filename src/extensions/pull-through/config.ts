@@ -47,6 +47,28 @@ export function upstreamsFromSettings(settings: SettingsByName): Upstream[] {
   return upstreams.sort((a, b) => b.prefix.length - a.prefix.length);
 }
 
+/**
+ * The settings UPSTREAMS / REGISTRIES_JSON name as holding secrets (passwordSetting, tokenSetting,
+ * password_env): known names, not typos. Nothing for settings that do not parse (startup says why).
+ */
+export function referencedSettingNames(settings: SettingsByName): string[] {
+  const names: string[] = [];
+  for (const setting of ["UPSTREAMS", "REGISTRIES_JSON"]) {
+    let list: Record<string, unknown>[];
+    try {
+      list = entries(settings, setting);
+    } catch {
+      continue;
+    }
+    for (const entry of list) {
+      for (const field of ["passwordSetting", "tokenSetting", "password_env"]) {
+        if (typeof entry[field] === "string") names.push(entry[field]);
+      }
+    }
+  }
+  return names;
+}
+
 function entries(settings: SettingsByName, setting: string): Record<string, unknown>[] {
   const raw = settings[setting];
   if (raw === undefined || raw === "") return [];

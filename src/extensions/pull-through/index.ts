@@ -4,7 +4,7 @@ import { upstreamsFromSettings, type SettingsByName } from "./config";
 import { PullThroughCache, type PullThroughOptions } from "./cache";
 
 export { PullThroughCache, LocalBlobFlights, STALE_HEADER, type BlobFlights } from "./cache";
-export { upstreamsFromSettings, type Upstream } from "./config";
+export { referencedSettingNames, upstreamsFromSettings, type Upstream } from "./config";
 
 /**
  * The cache for UPSTREAMS / REGISTRIES_JSON, given the registry's parts, or undefined when neither

@@ -1,7 +1,8 @@
 // The pull-through cache on the native runtime against real upstreams on loopback: this registry
 // in token mode shaped like Docker Hub, and Debian's reference registry.
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/auth/passwords";
 import { upstreamsFromSettings } from "../../src/extensions/pull-through";
@@ -268,6 +269,42 @@ describe("pull through a Docker-Hub-like token upstream", () => {
     }
   });
 
+  it("an upstream body cut off midway: the client's copy is cut short, nothing is stored, the next pull fetches again", async () => {
+    const bytes = layer(3 * MiB);
+    const digest = sha256(bytes);
+    await hub.push("library/flaky", image([bytes]), "1");
+    let cut = true;
+    hub.fault = (request) => {
+      if (!cut || request.method !== "GET" || !new URL(request.url).pathname.endsWith(digest)) return null;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(bytes.subarray(0, 1 * MiB));
+          setTimeout(() => controller.error(new Error("fault: connection lost")), 50);
+        },
+      });
+      return new Response(body, { headers: { "Content-Length": String(bytes.length) } });
+    };
+    try {
+      const first = await fetch(`${cache.url}/v2/hub/flaky/blobs/${digest}`).then(
+        async (res) => (await res.arrayBuffer()).byteLength,
+        () => -1,
+      ).catch(() => -1);
+      expect(first).not.toBe(bytes.length);
+      const ranged = await get(`/v2/hub/flaky/blobs/${digest}`, { headers: { Range: "bytes=0-9" } });
+      expect(ranged.status).toBe(502);
+      expect(JSON.parse(ranged.text).errors[0].code).toBe("UNAVAILABLE");
+    } finally {
+      cut = false;
+      hub.fault = null;
+    }
+    // No record of an upload in progress is left behind.
+    const records = path.join(cache.dataDir, "objects", "uploads");
+    expect(existsSync(records) ? readdirSync(records) : []).toEqual([]);
+    const again = await get(`/v2/hub/flaky/blobs/${digest}`);
+    expect(again.status).toBe(200);
+    expect(sha256(again.bytes)).toBe(digest);
+  });
+
   it("refuses pushes into repositories an upstream serves", async () => {
     const upload = await get("/v2/hub/alpine/blobs/uploads/", { method: "POST" });
     expect(upload.status).toBe(403);
@@ -412,6 +449,7 @@ describe("settings", () => {
       expect(() => upstreamsFromSettings(settings), JSON.stringify(settings)).toThrow(message);
       const dataDir = tempDir("bad");
       await expect(createNativeRegistry({ dataDir, settings: { AUTH_MODE: "open", ...settings } })).rejects.toThrow(message);
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 

@@ -216,7 +216,14 @@ export class PullThroughCache implements PullThrough {
       try {
         const created = await session.create(name, digest.algorithm);
         if (!created.ok) throw new Error(created.error.message);
-        const finished = await session.finish(name, reference, null, fork.store);
+        let finished;
+        try {
+          finished = await session.finish(name, reference, null, fork.store);
+        } catch (err) {
+          // The upstream body failed (cut off, stalled): the session's multipart upload goes too.
+          await session.cancel(name).catch(() => {});
+          throw client.error("UNAVAILABLE", `blob ${reference} broke off while it was fetched (${err instanceof Error ? err.message : String(err)}); nothing was stored`, 502);
+        }
         if (!finished.ok) {
           await session.cancel(name);
           if (finished.error.code === "DIGEST_INVALID") {

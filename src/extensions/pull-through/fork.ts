@@ -14,8 +14,12 @@ export interface ForkedBody {
 
 /** Chunks queued for a slow client before the store waits for it. */
 const CLIENT_QUEUE_CHUNKS = 4;
+/** An upstream body that sends nothing for this long is given up (the store fails, nothing is kept). */
+export const UPSTREAM_IDLE_MS = 60_000;
 
-export function forkBody(source: ReadableStream<Uint8Array>): ForkedBody {
+export class UpstreamStalled extends Error {}
+
+export function forkBody(source: ReadableStream<Uint8Array>, idleMs = UPSTREAM_IDLE_MS): ForkedBody {
   const reader = source.getReader();
   let client!: ReadableStreamDefaultController<Uint8Array>;
   let clientGone = false;
@@ -43,7 +47,7 @@ export function forkBody(source: ReadableStream<Uint8Array>): ForkedBody {
   const storeStream = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const { done, value } = await reader.read();
+        const { done, value } = await readWithin(reader, idleMs);
         if (done) return controller.close();
         if (!clientGone) {
           if (held) client.enqueue(held);
@@ -74,4 +78,20 @@ export function forkBody(source: ReadableStream<Uint8Array>): ForkedBody {
       }
     },
   };
+}
+
+/** One read, or UpstreamStalled when nothing arrives within `ms` (a stalled upstream must not hold a flight forever). */
+async function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UpstreamStalled(`the upstream sent nothing for ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([reader.read(), stalled]);
+  } catch (err) {
+    if (err instanceof UpstreamStalled) await reader.cancel(err).catch(() => {});
+    throw err;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
 }

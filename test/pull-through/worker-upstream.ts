@@ -13,6 +13,8 @@ declare module "vitest" {
       blobs: { digest: string; size: number }[];
       /** A layer larger than two upload parts (multipart in R2). */
       large: { digest: string; size: number };
+      /** Another multipart-sized layer, for a client that gives up midway. */
+      abandoned: { digest: string; size: number };
     };
   }
 }
@@ -23,13 +25,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const port = Number(process.env.PULL_THROUGH_WORKER_UPSTREAM_PORT);
   const upstream = await startTokenUpstream(port);
   const large = new Uint8Array(randomBytes(12 * MiB));
-  const img = image([new Uint8Array(randomBytes(4000)), large]);
+  const abandoned = new Uint8Array(randomBytes(11 * MiB));
+  const img = image([new Uint8Array(randomBytes(4000)), large, abandoned]);
   await upstream.push("library/app", img, "1");
   project.provide("pullThroughUpstream", {
     url: upstream.url,
     manifest: img.manifests.at(-1)!.digest,
     blobs: [...img.blobs].map(([digest, bytes]) => ({ digest, size: bytes.length })),
     large: { digest: sha256(large), size: large.length },
+    abandoned: { digest: sha256(abandoned), size: abandoned.length },
   });
   return () => upstream.close();
 }

@@ -8,6 +8,7 @@ declare module "vitest" {
       manifest: string;
       blobs: { digest: string; size: number }[];
       large: { digest: string; size: number };
+      abandoned: { digest: string; size: number };
     };
   }
 }

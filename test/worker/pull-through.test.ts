@@ -65,6 +65,26 @@ describe("pull-through cache on Workers", () => {
     expect((await upstreamRequests()).length).toBe(count);
   });
 
+  it("a first client that gives up midway: the flight object stores the blob anyway, once", async () => {
+    const { digest, size } = upstream.abandoned;
+    const res = await h.call("GET", `/v2/mirror/app/blobs/${digest}`);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    const hex = digest.slice("sha256:".length);
+    let stored = null;
+    for (let i = 0; i < 100 && !stored; i++) {
+      stored = await env.BUCKET.head(`repositories/mirror/app/_layers/sha256/${hex}`);
+      if (!stored) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(Number(stored?.customMetadata?.size)).toBe(size);
+    const again = await h.call("GET", `/v2/mirror/app/blobs/${digest}`);
+    expect(await h.digestOf(await h.bodyBytes(again))).toBe(digest);
+    const fetches = (await upstreamRequests()).filter((r) => r.method === "GET" && r.path.endsWith(`/blobs/${digest}`)).length;
+    expect(fetches).toBe(1);
+  });
+
   it("small blobs of the image come through too; a blob the upstream lacks is BLOB_UNKNOWN naming it", async () => {
     for (const { digest, size } of upstream.blobs) {
       const res = await h.call("GET", `/v2/mirror/app/blobs/${digest}`);

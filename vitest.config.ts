@@ -1,14 +1,39 @@
 // Tests that run inside workerd (real R2 and Durable Object storage, via @cloudflare/vitest-pool-workers).
+import net from "node:net";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
-export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.local.toml" } })],
-  test: {
-    include: ["test/worker/**/*.test.ts", "test/unit/**/*.test.ts"],
-    testTimeout: 60_000,
-    // Machine-readable results, summed by scripts/test-summary.mjs at the end of a CI run.
-    outputFile: { json: ".test-results/worker.json" },
-    reporters: ["default", "json"],
-  },
+/** A free loopback port for the pull-through upstream (test/pull-through/worker-upstream.ts) the worker's UPSTREAMS names. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export default defineConfig(async () => {
+  const port = (process.env.PULL_THROUGH_WORKER_UPSTREAM_PORT ??= String(await freePort()));
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.local.toml" },
+        miniflare: {
+          // Only mirror/* is served by the upstream: every other test's repositories stay the registry's own.
+          bindings: { UPSTREAMS: JSON.stringify([{ prefix: "mirror/", url: `http://127.0.0.1:${port}`, library: true, tagCacheSeconds: 3600 }]) },
+        },
+      }),
+    ],
+    test: {
+      include: ["test/worker/**/*.test.ts", "test/unit/**/*.test.ts"],
+      globalSetup: ["test/pull-through/worker-upstream.ts"],
+      testTimeout: 60_000,
+      // Machine-readable results, summed by scripts/test-summary.mjs at the end of a CI run.
+      outputFile: { json: ".test-results/worker.json" },
+      reporters: ["default", "json"],
+    },
+  };
 });

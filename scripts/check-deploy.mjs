@@ -20,14 +20,14 @@ try {
     { cwd: dir, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
   );
   const output = `${result.stdout}\n${result.stderr}`;
-  const expected = ["env.UPLOADS (UploadSession)", "env.AUTH_FAILURES (AuthFailureCounter)", "env.BUCKET", "--dry-run: exiting now."];
+  const expected = ["env.UPLOADS (UploadSession)", "env.AUTH_FAILURES (AuthFailureCounter)", "env.BLOB_FLIGHTS (BlobFlight)", "env.BUCKET", "--dry-run: exiting now."];
   const missing = expected.filter((line) => !output.includes(line));
   if (result.status !== 0 || missing.length > 0) {
     console.error(output);
     console.error(`deploy check failed (exit ${result.status}); missing in output: ${missing.join(", ")}`);
     process.exit(1);
   }
-  console.log("wrangler.toml.example: builds, binds BUCKET, UPLOADS and AUTH_FAILURES (dry run)");
+  console.log("wrangler.toml.example: builds, binds BUCKET, UPLOADS, AUTH_FAILURES and BLOB_FLIGHTS (dry run)");
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -117,11 +117,13 @@ try {
   console.error(`registry: ${err.message}`);
   process.exit(1);
 }
+const named = front.referencedSettingNames({ ...workerOptions.bindings, ...settingsSource.values, ...process.env });
 const fromEnv = Object.fromEntries(
-  [...Object.keys({ ...workerOptions.bindings, ...settingsSource.values }), ...front.CORE_SETTING_NAMES].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]),
+  [...Object.keys({ ...workerOptions.bindings, ...settingsSource.values }), ...front.CORE_SETTING_NAMES, ...named].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]),
 );
 workerOptions.bindings = { ...workerOptions.bindings, ...settingsSource.values, ...fromEnv };
-const unknown = front.unknownSettingNames(settingsSource.values, process.env);
+// The secrets an upstream's password or token is read from are known names too.
+const unknown = front.unknownSettingNames(settingsSource.values, process.env, named);
 if (unknown.length > 0) console.error(`registry: ignoring unknown setting${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} (names are listed in the README)`);
 const httpsToo = Boolean(process.env.TLS_CERT && process.env.TLS_KEY);
 // Token mode's audience and realm: this server's own address on loopback unless configured (never a request's Host).

@@ -15,6 +15,7 @@ const projects = [
   "test/tsconfig.json",
   "test/tsconfig.node.json",
   "test/native/tsconfig.json", // the native server and storage tests
+  "test/pull-through/tsconfig.json", // the pull-through tests (and e2e/pull-through.test.ts)
   "tools/push/tsconfig.json",
   "scripts/tsconfig.json",
 ];

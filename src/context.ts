@@ -1,7 +1,35 @@
 // What every route handler receives besides the request: storage, upload sessions and auth.
 import type { Authenticator } from "./auth/authenticator";
 import type { RegistryStore } from "./storage/registry-store";
+import type { Digest } from "./oci/digest";
 import type { UploadSessions } from "./uploads/sessions";
+
+/** A manifest reference: a digest, or a tag. */
+export type ManifestReference = { digest: Digest; tag?: undefined } | { tag: string; digest?: undefined };
+
+/** A blob fetched through from an upstream: its size, and its bytes when they stream while being stored. */
+export interface PulledBlob {
+  size: number;
+  /** The whole blob as it arrives; absent: it is stored now (read it locally) or the request was a HEAD. */
+  body?: ReadableStream<Uint8Array>;
+}
+
+/**
+ * The pull-through cache (src/extensions/pull-through/) as the core's handlers see it: the one
+ * seam between them. Every method leaves repositories no upstream serves alone.
+ */
+export interface PullThrough {
+  /**
+   * Before a manifest is read from storage: fetches it when missing, revalidates an expired
+   * cached tag. Returns headers for the answer (e.g. a stale tag), or null for a repository no
+   * upstream serves.
+   */
+  prepareManifest(name: string, ref: ManifestReference): Promise<Record<string, string> | null>;
+  /** A blob the repository does not hold: fetched (and stored) from its upstream, or null when none serves it. */
+  pullBlob(name: string, digest: Digest, want: "head" | "body" | "stored"): Promise<PulledBlob | null>;
+  /** Throws DENIED when an upstream serves the repository and pushing into it is not allowed. */
+  assertWritable(name: string): void;
+}
 
 export interface RegistryContext {
   store: RegistryStore;
@@ -18,4 +46,6 @@ export interface RegistryContext {
   browsePage?: boolean;
   /** Accept manifests whose blobs or children are not in the repository (ACCEPT_SPARSE_MANIFESTS). */
   acceptSparseManifests?: boolean;
+  /** The pull-through cache (UPSTREAMS / REGISTRIES_JSON); absent: none configured. */
+  pullThrough?: PullThrough;
 }

@@ -22,6 +22,13 @@ export interface RegistrySettings extends AuthEnv {
    * refused with 400 MANIFEST_BLOB_UNKNOWN.
    */
   ACCEPT_SPARSE_MANIFESTS?: string;
+  /**
+   * The pull-through cache (src/extensions/pull-through/): a JSON list of upstreams, each
+   * `{ prefix, url, username?, passwordSetting?, tokenSetting?, library?, tagCacheSeconds?, push? }`.
+   */
+  UPSTREAMS?: string;
+  /** The older Workers registry's form: `[{ "registry": url, "username": ..., "password_env": SETTING }]`. */
+  REGISTRIES_JSON?: string;
 }
 
 /** Every name above, once: a settings file naming anything else is reported (typos would pass silently). */
@@ -32,7 +39,7 @@ const CORE_SETTINGS: Record<keyof RegistrySettings, true> = {
   AUTH_TOKEN_ISSUER: true, AUTH_SERVICE: true, AUTH_TOKEN_TTL_SECONDS: true, AUTH_REFRESH_TOKEN_TTL_SECONDS: true,
   AUTH_FAILURE_LIMIT: true, AUTH_FAILURE_WINDOW_SECONDS: true,
   UPLOAD_PART_SIZE: true, UPLOAD_TTL_SECONDS: true, MAX_REQUEST_BODY_BYTES: true, BROWSE_PAGE: true,
-  ACCEPT_SPARSE_MANIFESTS: true,
+  ACCEPT_SPARSE_MANIFESTS: true, UPSTREAMS: true, REGISTRIES_JSON: true,
 };
 export const CORE_SETTING_NAMES: readonly string[] = Object.keys(CORE_SETTINGS);
 

@@ -15,7 +15,9 @@ export type ErrorCode =
   | "UNAUTHORIZED"
   | "DENIED"
   | "UNSUPPORTED"
-  | "TOOMANYREQUESTS";
+  | "TOOMANYREQUESTS"
+  // Not in the spec's table: docker/distribution's code for a service (here: an upstream) that cannot answer.
+  | "UNAVAILABLE";
 
 const defaultStatus: Record<ErrorCode, number> = {
   BLOB_UNKNOWN: 404,
@@ -32,6 +34,7 @@ const defaultStatus: Record<ErrorCode, number> = {
   DENIED: 403,
   UNSUPPORTED: 405,
   TOOMANYREQUESTS: 429,
+  UNAVAILABLE: 503,
 };
 
 export class RegistryError extends Error {

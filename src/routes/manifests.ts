@@ -1,6 +1,6 @@
 // GET / HEAD / PUT / DELETE /v2/<name>/manifests/<tag|digest>
 import type { IRequest } from "itty-router";
-import type { RegistryContext } from "../context";
+import type { ManifestReference, RegistryContext } from "../context";
 import { IMMUTABLE_CACHE, decodeParam, readCapped } from "../http";
 import { digestBytes, formatDigest, parseDigest, type Digest } from "../oci/digest";
 import { RegistryError } from "../oci/errors";
@@ -8,7 +8,7 @@ import { parseManifest } from "../oci/manifest";
 import { assertName, isValidTag } from "../oci/names";
 import type { Descriptor, ManifestRecord } from "../storage/registry-store";
 
-type Reference = { digest: Digest; tag?: undefined } | { tag: string; digest?: undefined };
+type Reference = ManifestReference;
 
 /** Most `?tag=` parameters one manifest PUT may carry: each tag stores a copy of the manifest. */
 export const MAX_TAGS_PER_PUT = 32;
@@ -50,6 +50,8 @@ async function lookup(ctx: RegistryContext, name: string, ref: Reference): Promi
 export async function getManifest(request: IRequest, ctx: RegistryContext): Promise<Response> {
   const name = assertName(request.params.name ?? "");
   const ref = parseReference(request.params.reference, "read");
+  // A repository an upstream serves: the manifest is fetched or revalidated first, then read as usual.
+  const pulled = (await ctx.pullThrough?.prepareManifest(name, ref)) ?? {};
   // GET by tag reads the tag's copy of the manifest: one storage read instead of two.
   const tagged = ref.tag && request.method === "GET" ? await ctx.store.openTag(name, ref.tag) : undefined;
   const record = tagged !== undefined ? tagged?.record : await lookup(ctx, name, ref);
@@ -62,6 +64,7 @@ export async function getManifest(request: IRequest, ctx: RegistryContext): Prom
     ETag: `"${digest}"`,
     // A tag can move; a digest cannot. Either way the bytes must reach the client untransformed.
     "Cache-Control": ref.digest ? IMMUTABLE_CACHE : "no-cache, no-transform",
+    ...pulled,
   };
   if (request.method === "HEAD") return new Response(null, { status: 200, headers });
   const object = tagged?.body ?? (await ctx.store.openManifest(record));
@@ -71,6 +74,7 @@ export async function getManifest(request: IRequest, ctx: RegistryContext): Prom
 
 export async function putManifest(request: IRequest, ctx: RegistryContext): Promise<Response> {
   const name = assertName(request.params.name ?? "");
+  ctx.pullThrough?.assertWritable(name);
   const ref = parseReference(request.params.reference, "write");
   const { tags, echoed } = tagsOf(request, ref);
   const bytes = await readCapped(request, ctx.maxManifestBytes);

@@ -49,6 +49,7 @@ async function tryMount(ctx: RegistryContext, caller: Principal, name: string, d
 
 export async function startUpload(request: IRequest, ctx: RegistryContext, caller: Principal): Promise<Response> {
   const name = assertName(request.params.name ?? "");
+  ctx.pullThrough?.assertWritable(name);
   const url = new URL(request.url);
 
   // A mount that cannot be honoured (even a malformed one) falls back to a new session, per spec.

@@ -10,6 +10,7 @@
 //   repositories/<name>/_referrers/<subject alg>/<subject hex>/<alg>/<hex>
 //                                             a manifest whose subject is that digest (body: descriptor)
 //   catalog/<name>                            one key per repository, for /v2/_catalog
+//   uploads/<upload-id>                       record of a multipart upload in progress (for the collector)
 //
 // Name components cannot begin with "_", so "_layers" etc. never collide with a nested repository.
 import type { Digest } from "../oci/digest";
@@ -31,4 +32,5 @@ export const keys = {
     `${repo(name)}/_referrers/${digestPath(subject)}/${digestPath(d)}`,
   catalogEntry: (name: string) => `catalog/${name}`,
   catalog: "catalog/",
+  upload: (uploadId: string) => `uploads/${uploadId}`,
 };

@@ -193,6 +193,11 @@ export class RegistryStore {
 
   // --- tags --------------------------------------------------------------------------------
 
+  /** The tag object's metadata (digest, media type, size, and a cached tag's upstream and cachedAt), or null. */
+  async tagMetadata(name: string, tag: string): Promise<Record<string, string> | null> {
+    return (await this.objects.head(keys.tag(name, tag)))?.metadata ?? null;
+  }
+
   async resolveTag(name: string, tag: string): Promise<ManifestRecord | null> {
     const head = await this.objects.head(keys.tag(name, tag));
     if (!head || !head.metadata.digest) return null;
@@ -203,10 +208,14 @@ export class RegistryStore {
     };
   }
 
-  /** A tag holds a copy of its manifest's bytes, so GET by tag is one read, not two. */
-  async putTag(name: string, tag: string, record: ManifestRecord, bytes: Uint8Array): Promise<void> {
+  /**
+   * A tag holds a copy of its manifest's bytes, so GET by tag is one read, not two. `extra`:
+   * more metadata (a cached tag's `upstream` and `cachedAt`).
+   */
+  async putTag(name: string, tag: string, record: ManifestRecord, bytes: Uint8Array, extra: Record<string, string> = {}): Promise<void> {
     const digest = formatDigest(record.digest);
     await this.objects.put(keys.tag(name, tag), bytes, {
+      ...extra,
       digest,
       mediaType: record.mediaType,
       size: String(record.size),

@@ -12,6 +12,7 @@ import type { ClientInfo } from "../../auth/failure-limiter";
 import { Authenticator } from "../../auth/authenticator";
 import { acceptSparseManifests, browsePageEnabled, requestBodyLimit, uploadConfig, type RegistrySettings } from "../../settings";
 import { RegistryStore } from "../../storage/registry-store";
+import { pullThroughFromSettings } from "../../extensions/pull-through";
 import { DataDirLock } from "./data-dir-lock";
 import { FilesystemObjectStore } from "./fs-store";
 import { LocalUploadSessions } from "./local-sessions";
@@ -45,6 +46,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
   // push ~10% faster but grow resident memory past 128 MiB for a 1 GiB layer (BENCHMARKS.md).
   const config = { ...uploadConfig(settings), hashes: nativeHashes };
   const maxRequestBodyBytes = requestBodyLimit(settings);
+  const pullThrough = pullThroughFromSettings(settings);
   fs.mkdirSync(dataDir, { recursive: true });
   const lock = DataDirLock.acquire(dataDir);
   let database: SessionDatabase | null = null;
@@ -60,16 +62,20 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       multipartUploads: () => objects.multipartUploads(),
       sweepIntervalMs: options.sweepIntervalMs,
     });
+    const store = new RegistryStore(objects);
+    const maxManifestBytes = 4 * MiB;
     const registry = createRegistry({
-      store: new RegistryStore(objects),
+      store,
       uploads: sessions,
       auth,
-      maxManifestBytes: 4 * MiB,
+      maxManifestBytes,
       // Any chunk size is accepted; the session cuts the stream into parts itself.
       chunkMinLength: 1,
       maxRequestBodyBytes,
       acceptSparseManifests: acceptSparseManifests(settings),
       browsePage: browsePageEnabled(settings),
+      // UPSTREAMS / REGISTRIES_JSON: one fetch per blob digest at a time, in this process.
+      pullThrough: pullThrough({ store, uploads: sessions, maxManifestBytes }),
     });
     const db = database;
     let closed: Promise<void> | null = null;

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { CORE_SETTING_NAMES, type RegistrySettings } from "../../settings";
+import { referencedSettingNames } from "../../extensions/pull-through/config";
 import { LIMIT_SETTINGS } from "./http";
 
 export type Settings = RegistrySettings & Record<string, string | undefined>;
@@ -140,7 +141,8 @@ export function readProcessSettings(env: Readonly<Record<string, string | undefi
   return {
     settings: withLocalAuthDefaults(merged, { host, port, https: tls !== null }),
     file: source.file,
-    unknown: unknownSettingNames(source.values, env),
+    // The secrets an upstream's password or token is read from are known names too.
+    unknown: unknownSettingNames(source.values, env, referencedSettingNames(merged)),
     host,
     port,
     dataDir,

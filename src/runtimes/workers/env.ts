@@ -2,12 +2,15 @@
 import type { RegistrySettings } from "../../settings";
 import type { UploadSession } from "../../../durable/upload-session";
 import type { AuthFailureCounter } from "../../../durable/auth-failures";
+import type { BlobFlight } from "../../../durable/blob-flight";
 
 export interface Env extends RegistrySettings {
   BUCKET: R2Bucket;
   UPLOADS: DurableObjectNamespace<UploadSession>;
   /** Failed-login counts, one object per client address or user name. Absent: counted per isolate. */
   AUTH_FAILURES?: DurableObjectNamespace<AuthFailureCounter>;
+  /** Pull-through cache: one object per blob digest, so a blob is fetched upstream once. Absent: once per isolate. */
+  BLOB_FLIGHTS?: DurableObjectNamespace<BlobFlight>;
   /** Read large blobs in ranged GETs of this many bytes (0 or absent: one GET); see r2.ts. */
   R2_READ_PIECE_BYTES?: string;
 }

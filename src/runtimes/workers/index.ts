@@ -9,11 +9,12 @@ import { RegistryStore } from "../../storage/registry-store";
 import { durableUploadSessions } from "../../../durable/upload-session";
 import { DurableFailureLimiter } from "../../../durable/auth-failures";
 import { MemoryFailureLimiter } from "../../auth/failure-limiter";
+import { durableBlobFlights } from "../../../durable/blob-flight";
+import { MAX_MANIFEST_BYTES, workersPullThrough } from "./pull-through";
 
 export { UploadSession } from "../../../durable/upload-session";
 export { AuthFailureCounter } from "../../../durable/auth-failures";
-
-const MiB = 1024 * 1024;
+export { BlobFlight } from "../../../durable/blob-flight";
 
 // Routes, auth settings and keys are prepared once per isolate, not once per request.
 const registries = new WeakMap<Env, Promise<Registry>>();
@@ -29,17 +30,20 @@ export function registryFor(env: Env): Promise<Registry> {
 }
 
 async function buildRegistry(env: Env): Promise<Registry> {
+  const store = new RegistryStore(new R2ObjectStore(env.BUCKET, { readPieceBytes: r2ReadPieceBytes(env) }));
   return createRegistry({
-    store: new RegistryStore(new R2ObjectStore(env.BUCKET, { readPieceBytes: r2ReadPieceBytes(env) })),
+    store,
     uploads: durableUploadSessions(env.UPLOADS),
     // One count for every isolate (a Durable Object per key); without the binding, per isolate.
     auth: await Authenticator.fromEnv(env, env.AUTH_FAILURES ? new DurableFailureLimiter(env.AUTH_FAILURES) : new MemoryFailureLimiter()),
-    maxManifestBytes: 4 * MiB,
+    maxManifestBytes: MAX_MANIFEST_BYTES,
     // Any chunk size is accepted; the session cuts the stream into parts itself.
     chunkMinLength: 1,
     maxRequestBodyBytes: requestBodyLimit(env),
     browsePage: browsePageEnabled(env),
     acceptSparseManifests: acceptSparseManifests(env),
+    // UPSTREAMS / REGISTRIES_JSON: one upstream fetch per blob digest (a BlobFlight object per digest).
+    pullThrough: workersPullThrough(env, store, env.BLOB_FLIGHTS ? durableBlobFlights(env.BLOB_FLIGHTS) : undefined),
   });
 }
 

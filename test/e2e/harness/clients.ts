@@ -17,8 +17,13 @@ export interface Docker {
   stop(): Promise<void>;
 }
 
+export interface DockerdOptions {
+  /** `registry-mirrors` of daemon.json: where dockerd pulls docker.io images from (e.g. "http://127.0.0.1:5000"). */
+  registryMirrors?: string[];
+}
+
 /** Starts a private dockerd (vfs, no networking) that treats `insecureRegistries` as plain HTTP. */
-export async function startDockerd(workDir: string, insecureRegistries: string[]): Promise<Docker> {
+export async function startDockerd(workDir: string, insecureRegistries: string[], options: DockerdOptions = {}): Promise<Docker> {
   const root = await ensureDir(path.join(workDir, "d"));
   const dataRoot = await ensureDir(path.join(root, "data"));
   const execRoot = await ensureDir(path.join(root, "x"));
@@ -35,6 +40,7 @@ export async function startDockerd(workDir: string, insecureRegistries: string[]
     "--host", `unix://${sock}`,
     "--pidfile", path.join(root, "docker.pid"),
     ...insecureRegistries.flatMap((r) => ["--insecure-registry", r]),
+    ...(options.registryMirrors ?? []).flatMap((m) => ["--registry-mirror", m]),
   ];
   const daemon: Daemon = startDaemon("dockerd", "dockerd", args, { logFile: path.join(workDir, "dockerd.log") });
   const env = { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: cliConfig, DOCKER_CLI_HINTS: "false" };
@@ -126,7 +132,12 @@ export interface ContainersTools {
  * Configuration for skopeo/podman/buildah that marks `insecureRegistries` as plain HTTP and
  * keeps images in vfs storage under workDir (never the machine's /var/lib/containers).
  */
-export async function containersTools(workDir: string, insecureRegistries: string[]): Promise<ContainersTools> {
+export interface ContainersToolsOptions {
+  /** registries.conf mirrors: pulls of `prefix` (e.g. "docker.io") go to `mirror` (host:port, plain HTTP) first. */
+  mirrors?: { prefix: string; mirror: string }[];
+}
+
+export async function containersTools(workDir: string, insecureRegistries: string[], options: ContainersToolsOptions = {}): Promise<ContainersTools> {
   const base = await ensureDir(path.join(workDir, "ctrs"));
   const graphRoot = await ensureDir(path.join(base, "storage"));
   const runRoot = await ensureDir(path.join(base, "run"));
@@ -136,7 +147,20 @@ export async function containersTools(workDir: string, insecureRegistries: strin
   const registriesConf = path.join(base, "registries.conf");
   await writeFile(
     registriesConf,
-    ['unqualified-search-registries = []', "", ...insecureRegistries.flatMap((r) => ["[[registry]]", `location = ${JSON.stringify(r)}`, "insecure = true", ""])].join("\n"),
+    [
+      'unqualified-search-registries = []',
+      "",
+      ...insecureRegistries.flatMap((r) => ["[[registry]]", `location = ${JSON.stringify(r)}`, "insecure = true", ""]),
+      ...(options.mirrors ?? []).flatMap(({ prefix, mirror }) => [
+        "[[registry]]",
+        `prefix = ${JSON.stringify(prefix)}`,
+        `location = ${JSON.stringify(prefix)}`,
+        "[[registry.mirror]]",
+        `location = ${JSON.stringify(mirror)}`,
+        "insecure = true",
+        "",
+      ]),
+    ].join("\n"),
   );
   const storageConf = path.join(base, "storage.conf");
   await writeFile(storageConf, ["[storage]", 'driver = "vfs"', `graphroot = ${JSON.stringify(graphRoot)}`, `runroot = ${JSON.stringify(runRoot)}`, ""].join("\n"));

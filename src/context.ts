@@ -1,4 +1,5 @@
 // What every route handler receives besides the request: storage, upload sessions and auth.
+import type { RequestObserver } from "./app";
 import type { Authenticator } from "./auth/authenticator";
 import type { RegistryStore } from "./storage/registry-store";
 import type { UploadSessions } from "./uploads/sessions";
@@ -18,4 +19,6 @@ export interface RegistryContext {
   browsePage?: boolean;
   /** Accept manifests whose blobs or children are not in the repository (ACCEPT_SPARSE_MANIFESTS). */
   acceptSparseManifests?: boolean;
+  /** Around every request: health paths, request log, metrics (src/extensions/ops/). Absent: none. */
+  observe?: RequestObserver;
 }

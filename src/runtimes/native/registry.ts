@@ -8,6 +8,7 @@
 import * as fs from "node:fs";
 import path from "node:path";
 import { createRegistry } from "../../app";
+import { Metrics, RequestLog, operations, operationsSettings, type LogSink } from "../../extensions/ops";
 import type { ClientInfo } from "../../auth/failure-limiter";
 import { Authenticator } from "../../auth/authenticator";
 import { acceptSparseManifests, browsePageEnabled, requestBodyLimit, uploadConfig, type RegistrySettings } from "../../settings";
@@ -16,6 +17,8 @@ import { DataDirLock } from "./data-dir-lock";
 import { FilesystemObjectStore } from "./fs-store";
 import { LocalUploadSessions } from "./local-sessions";
 import { nativeHashes } from "./native-hash";
+import type { RunningServer } from "./http";
+import { dataDirProbe, startMetricsListener } from "./ops";
 import { SessionDatabase } from "./session-db";
 
 const MiB = 1024 * 1024;
@@ -28,13 +31,19 @@ export interface NativeRegistryOptions {
   durable?: boolean;
   /** Expiry sweep interval; default min(60 s, UPLOAD_TTL_SECONDS / 4). */
   sweepIntervalMs?: number;
+  /** Where request log lines go (at LOG_LEVEL); the entry passes stdoutLog() from ./ops. Absent: no lines. */
+  log?: LogSink;
 }
 
 
 export interface NativeRegistry {
   handle(request: Request, client?: ClientInfo): Promise<Response>;
-  /** Stops the expiry sweep, waits for running requests, closes the database, releases the lock. */
+  /** Stops the expiry sweep and the metrics listener, waits for running requests, closes the database, releases the lock. */
   close(): Promise<void>;
+  /** The counts behind /metrics; extensions add theirs with metrics.count("pull_through_hits"). */
+  readonly metrics: Metrics;
+  /** The metrics-only listener (METRICS_ADDRESS), started here; null when not configured. */
+  readonly metricsListener: RunningServer | null;
 }
 
 export async function createNativeRegistry(options: NativeRegistryOptions): Promise<NativeRegistry> {
@@ -43,11 +52,14 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
   // push ~10% faster but grow resident memory past 128 MiB for a 1 GiB layer (BENCHMARKS.md).
   const config = { ...uploadConfig(settings), hashes: nativeHashes };
   const maxRequestBodyBytes = requestBodyLimit(settings);
+  const ops = operationsSettings(settings);
   fs.mkdirSync(dataDir, { recursive: true });
   const lock = DataDirLock.acquire(dataDir);
   let database: SessionDatabase | null = null;
+  let metricsListener: RunningServer | null = null;
   try {
-    const objects = await FilesystemObjectStore.open(path.join(dataDir, "objects"), { durable: options.durable, syncPartsInBackground: true });
+    const objectsDir = path.join(dataDir, "objects");
+    const objects = await FilesystemObjectStore.open(objectsDir, { durable: options.durable, syncPartsInBackground: true });
     database = new SessionDatabase(path.join(dataDir, "uploads.sqlite"));
     const auth = await Authenticator.fromEnv(settings);
     const sessions = new LocalUploadSessions({
@@ -58,6 +70,9 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       multipartUploads: () => objects.multipartUploads(),
       sweepIntervalMs: options.sweepIntervalMs,
     });
+    const db = database;
+    const metrics = new Metrics();
+    metrics.gauge("upload_sessions_open", "Upload sessions holding state (started, not finished, cancelled or expired).", () => db.openSessions());
     const registry = createRegistry({
       store: new RegistryStore(objects),
       uploads: sessions,
@@ -68,13 +83,23 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       maxRequestBodyBytes,
       acceptSparseManifests: acceptSparseManifests(settings),
       browsePage: browsePageEnabled(settings),
+      observe: operations({
+        log: new RequestLog(ops.logLevel, options.log ?? null),
+        metrics,
+        scrape: { metrics, auth, group: ops.metricsGroup },
+        ready: dataDirProbe(dataDir, objectsDir, db),
+      }),
     });
-    const db = database;
+    if (ops.metricsAddress !== null) metricsListener = await startMetricsListener(ops.metricsAddress, metrics);
+    const listener = metricsListener;
     let closed: Promise<void> | null = null;
     return {
       handle: (request, client) => registry(request, client),
+      metrics,
+      metricsListener: listener,
       close() {
         closed ??= (async () => {
+          await listener?.close();
           await sessions.close();
           db.close();
           lock.release();
@@ -83,6 +108,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       },
     };
   } catch (err) {
+    await metricsListener?.close();
     database?.close();
     lock.release();
     throw err;

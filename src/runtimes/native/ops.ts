@@ -1,0 +1,56 @@
+// The operations extension (src/extensions/ops/) on Bun, Deno and Node: request log lines on
+// stdout, metrics kept in this process, a readiness probe of the data directory, and the optional
+// metrics-only listener (METRICS_ADDRESS).
+import * as fs from "node:fs";
+import path from "node:path";
+import { metricsOnlyHandler, type LogEntry, type LogSink, type Metrics } from "../../extensions/ops";
+import { serve, type RunningServer } from "./http";
+import type { SessionDatabase } from "./session-db";
+
+/**
+ * A LogSink writing one JSON line per entry to stdout. Lines written in one turn of the event loop
+ * leave in one write (thousands of small requests a second would otherwise cost a syscall each);
+ * whatever is pending is written before the process exits.
+ */
+export function stdoutLog(write: (text: string) => void = (text) => void process.stdout.write(text)): LogSink & { flush(): void } {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.join("");
+    pending = [];
+    write(text);
+  };
+  process.once("exit", flush);
+  const sink = (entry: LogEntry) => {
+    pending.push(JSON.stringify(entry) + "\n");
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  return Object.assign(sink, { flush });
+}
+
+let probes = 0;
+
+/**
+ * Readiness on the filesystem: the objects directory is there, the data directory takes a file
+ * (not full, not read-only, not removed under us), and the session database answers. Writes no fsync.
+ */
+export function dataDirProbe(dataDir: string, objectsDir: string, database: SessionDatabase): () => Promise<void> {
+  return async () => {
+    const objects = await fs.promises.stat(objectsDir);
+    if (!objects.isDirectory()) throw new Error(`${objectsDir} is not a directory`);
+    const probe = path.join(dataDir, `.ready-probe-${process.pid}-${++probes}`);
+    await fs.promises.writeFile(probe, "");
+    await fs.promises.unlink(probe);
+    database.ping();
+  };
+}
+
+/** The second listener of METRICS_ADDRESS: /metrics only, without auth (the address is the protection). */
+export function startMetricsListener(address: { host: string; port: number }, metrics: Metrics): Promise<RunningServer> {
+  return serve({ host: address.host, port: address.port, handler: metricsOnlyHandler(metrics) });
+}

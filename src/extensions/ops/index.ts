@@ -243,3 +243,4 @@ function startedUploadId(route: string, response: Response): string | null {
   const id = location.slice(location.lastIndexOf("/") + 1).split("?")[0]!;
   return id === "" ? null : id;
 }
+export { analyticsRecorder, type AnalyticsDataset } from "./analytics";

@@ -8,6 +8,8 @@ export interface Env extends RegistrySettings {
   UPLOADS: DurableObjectNamespace<UploadSession>;
   /** Failed-login counts, one object per client address or user name. Absent: counted per isolate. */
   AUTH_FAILURES?: DurableObjectNamespace<AuthFailureCounter>;
+  /** Workers Analytics Engine dataset for request metrics (src/extensions/ops/analytics.ts). Absent: none. */
+  OPS_ANALYTICS?: AnalyticsEngineDataset;
   /** Read large blobs in ranged GETs of this many bytes (0 or absent: one GET); see r2.ts. */
   R2_READ_PIECE_BYTES?: string;
 }

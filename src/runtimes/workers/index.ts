@@ -2,6 +2,7 @@
 // to the registry.
 import { createRegistry, type Registry } from "../../app";
 import { Authenticator } from "../../auth/authenticator";
+import { RequestLog, analyticsRecorder, operations, operationsSettings } from "../../extensions/ops";
 import { acceptSparseManifests, browsePageEnabled, requestBodyLimit } from "../../settings";
 import { r2ReadPieceBytes, type Env } from "./env";
 import { R2ObjectStore } from "./r2";
@@ -29,6 +30,7 @@ export function registryFor(env: Env): Promise<Registry> {
 }
 
 async function buildRegistry(env: Env): Promise<Registry> {
+  const ops = operationsSettings(env);
   return createRegistry({
     store: new RegistryStore(new R2ObjectStore(env.BUCKET, { readPieceBytes: r2ReadPieceBytes(env) })),
     uploads: durableUploadSessions(env.UPLOADS),
@@ -40,8 +42,18 @@ async function buildRegistry(env: Env): Promise<Registry> {
     maxRequestBodyBytes: requestBodyLimit(env),
     browsePage: browsePageEnabled(env),
     acceptSparseManifests: acceptSparseManifests(env),
+    observe: operations({
+      // Workers Logs keeps console.log objects as structured, searchable fields ([observability]).
+      log: new RequestLog(ops.logLevel, (entry) => console.log(entry)),
+      metrics: env.OPS_ANALYTICS ? analyticsRecorder(env.OPS_ANALYTICS) : null,
+      // /metrics is not served on Workers: counts in one isolate's memory would be a small random part.
+      ready: async () => void (await env.BUCKET.head(READY_PROBE_KEY)),
+    }),
   });
 }
+
+/** A key that is never written: its HEAD proves that R2 answers without reading any content. */
+const READY_PROBE_KEY = "_ops/ready-probe";
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {

@@ -3,7 +3,13 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.local.toml" } })],
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.local.toml" },
+      // The request log (src/extensions/ops/) would print every request of the suite; test/worker/ops.test.ts turns it on.
+      miniflare: { bindings: { LOG_LEVEL: "error" } },
+    }),
+  ],
   test: {
     include: ["test/worker/**/*.test.ts", "test/unit/**/*.test.ts"],
     testTimeout: 60_000,

@@ -9,8 +9,9 @@ import * as h from "./helpers";
 
 const PASSWORD = "worker-pa55word-never-logged";
 
+// LOG_LEVEL=info: the suite's default is "error" (vitest.config.ts), to keep other files quiet.
 async function basicVars() {
-  return { AUTH_MODE: "basic", AUTH_USERS: JSON.stringify([await userEntry("alice", PASSWORD, ["*"])]) };
+  return { LOG_LEVEL: "info", AUTH_MODE: "basic", AUTH_USERS: JSON.stringify([await userEntry("alice", PASSWORD, ["*"])]) };
 }
 
 async function tokenVars() {
@@ -74,7 +75,7 @@ describe("readiness when R2 fails", () => {
       get: (target, prop) =>
         prop === "head" ? () => Promise.reject(new Error("R2 bucket edge-registry-secret-name unreachable")) : (Reflect.get(target, prop) as () => unknown).bind?.(target) ?? Reflect.get(target, prop),
     });
-    const registry = await registryWith({ AUTH_MODE: "open", BUCKET: failing });
+    const registry = await registryWith({ AUTH_MODE: "open", LOG_LEVEL: "error", BUCKET: failing });
     const ready = await get(registry, "/readyz");
     expect(ready.status).toBe(503);
     const text = await ready.text();

@@ -3,6 +3,7 @@
 // native registry: createNativeRegistry behind the native HTTP server, measured with wrk (small
 // requests) and curl (a large blob pulled and pushed), once per configuration, in alternation:
 //
+//   reference  Debian's docker-registry (/usr/bin/docker-registry), access log off, when installed
 //   base       the same registry built from another checkout without the ops layer (--base DIR)
 //   ops-off    this checkout, LOG_LEVEL=off (metrics still counted)
 //   ops-info   this checkout, LOG_LEVEL=info: one JSON line per request on stdout (a pipe, as under
@@ -13,9 +14,11 @@
 //
 // --base: a checkout of the commit before the ops layer (git worktree add /tmp/ops-base <commit>,
 // node_modules linked). Without it only ops-off and ops-info run. Prints a Markdown table.
-import { execFileSync, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { createWriteStream, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { execFile as execFileCallback, spawn } from "node:child_process";
+import { promisify } from "node:util";
+import { createHash, randomFillSync } from "node:crypto";
+import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,12 +56,55 @@ async function bundle(checkout, name) {
   return outfile;
 }
 
+const REFERENCE = "/usr/bin/docker-registry";
 const configs = [];
+if (existsSync(REFERENCE)) configs.push({ name: "reference", reference: true });
 if (values.base) configs.push({ name: "base", file: await bundle(path.resolve(values.base), "base"), env: {} });
 const ours = await bundle(root, "ops");
 configs.push({ name: "ops-off", file: ours, env: { LOG_LEVEL: "off" } }, { name: "ops-info", file: ours, env: { LOG_LEVEL: "info" } });
 
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startReference() {
+  const dir = mkdtempSync(path.join(tmp, "reference-"));
+  const port = await freePort();
+  const config = path.join(dir, "config.yml");
+  writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  const child = spawn(REFERENCE, ["serve", config], { stdio: ["ignore", "ignore", "inherit"] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/v2/`)).ok) break;
+    } catch {
+      if (i > 200) throw new Error("the reference registry did not start");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return {
+    url,
+    lines: () => 0,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once("exit", () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
 async function start(config) {
+  if (config.reference) return startReference();
   const dataDir = mkdtempSync(path.join(tmp, "data-"));
   const runtime = values.runtime;
   const [cmd, args] = runtime === "deno" ? [bin("deno"), ["run", "-A", "--quiet", config.file]] : [bin(runtime), [config.file]];
@@ -93,26 +139,30 @@ async function start(config) {
   };
 }
 
+// Asynchronous on purpose: this process must keep reading the servers' stdout (the log) meanwhile.
+const execFile = promisify(execFileCallback);
+const output = async (cmd, args) => (await execFile(cmd, args, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 })).stdout;
+
 /** Pushes `bytes` as one blob (POST, then PUT with the body from a file via curl); returns its digest and seconds. */
-function push(url, file, digest) {
-  const location = execFileSync("curl", ["-s", "-X", "POST", "-o", "/dev/null", "-w", "%header{location}", `${url}/v2/bench/app/blobs/uploads/`], { encoding: "utf8" });
+async function push(url, file, digest) {
+  const location = await output("curl", ["-s", "-X", "POST", "-o", "/dev/null", "-w", "%header{location}", `${url}/v2/bench/app/blobs/uploads/`]);
   const target = new URL(location, url);
   target.searchParams.set("digest", digest);
   const started = performance.now();
-  const status = execFileSync("curl", ["-s", "-X", "PUT", "-H", "Content-Type: application/octet-stream", "--data-binary", `@${file}`, "-o", "/dev/null", "-w", "%{http_code}", target.href], { encoding: "utf8" });
+  const status = await output("curl", ["-s", "-X", "PUT", "-H", "Content-Type: application/octet-stream", "-T", file, "-o", "/dev/null", "-w", "%{http_code}", target.href]);
   if (status !== "201") throw new Error(`push answered ${status}`);
   return (performance.now() - started) / 1000;
 }
 
-function pull(url, digest) {
+async function pull(url, digest) {
   const started = performance.now();
-  const status = execFileSync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", `${url}/v2/bench/app/blobs/${digest}`], { encoding: "utf8" });
+  const status = await output("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", `${url}/v2/bench/app/blobs/${digest}`]);
   if (status !== "200") throw new Error(`pull answered ${status}`);
   return (performance.now() - started) / 1000;
 }
 
-function wrk(target, extra = []) {
-  const out = execFileSync("wrk", ["-t2", `-c${values.connections}`, `-d${values.duration}s`, ...extra, target], { encoding: "utf8" });
+async function wrk(target, extra = []) {
+  const out = await output("wrk", ["-t2", `-c${values.connections}`, `-d${values.duration}s`, ...extra, target]);
   return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
 }
 
@@ -122,7 +172,7 @@ async function randomFile(name, mib) {
   const out = createWriteStream(file);
   const piece = Buffer.alloc(Math.round(mib * 1024 * 1024) < 1024 * 1024 ? Math.round(mib * 1024 * 1024) : 1024 * 1024);
   for (let i = 0; i < Math.max(1, mib); i++) {
-    for (let j = 0; j < piece.length; j += 4) piece.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, j);
+    randomFillSync(piece);
     hash.update(piece);
     if (!out.write(piece)) await new Promise((resolve) => out.once("drain", resolve));
   }
@@ -138,13 +188,13 @@ for (let round = 0; round < Number(values.rounds); round++) {
   for (const config of configs) {
     const server = await start(config);
     const r = results.get(config.name);
-    r.push.push(Number(values["large-mib"]) / push(server.url, large.file, large.digest));
-    push(server.url, small.file, small.digest);
-    push(server.url, tiny.file, tiny.digest);
-    r.pull.push(Number(values["large-mib"]) / pull(server.url, large.digest));
-    r.v2.push(wrk(`${server.url}/v2/`));
-    r.head.push(wrk(`${server.url}/v2/bench/app/blobs/${tiny.digest}`));
-    r.get1m.push(wrk(`${server.url}/v2/bench/app/blobs/${small.digest}`));
+    r.push.push(Number(values["large-mib"]) / (await push(server.url, large.file, large.digest)));
+    await push(server.url, small.file, small.digest);
+    await push(server.url, tiny.file, tiny.digest);
+    r.pull.push(Number(values["large-mib"]) / (await pull(server.url, large.digest)));
+    r.v2.push(await wrk(`${server.url}/v2/`));
+    r.head.push(await wrk(`${server.url}/v2/bench/app/blobs/${tiny.digest}`));
+    r.get1m.push(await wrk(`${server.url}/v2/bench/app/blobs/${small.digest}`));
     await new Promise((resolve) => setTimeout(resolve, 200));
     r.lines += server.lines();
     await server.stop();

@@ -67,7 +67,7 @@ export function operations(options: OperationsOptions): RequestObserver {
     if (logging) {
       const params = info?.params ?? {};
       const entry: RequestLogEntry = {
-        time: new Date().toISOString(),
+        time: isoNow(),
         level: status >= 500 && status !== CLIENT_GONE ? "error" : "info",
         msg: "request",
         request_id: requestId,
@@ -164,6 +164,18 @@ export function metricsOnlyHandler(metrics: Metrics): (request: Request) => Prom
   };
 }
 
+let isoMs = 0;
+let isoText = "";
+/** The time as ISO 8601, formatted once per millisecond (under load many requests share one). */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
+}
+
 function status(method: string, code: number, body: unknown): Response {
   const text = JSON.stringify(body);
   return new Response(method === "HEAD" ? null : text, {
@@ -193,13 +205,14 @@ function withHeader(response: Response, name: string, value: string): Response {
   }
 }
 
-/** Content-Length, else the length a chunk's Content-Range declares, 0 without a body, else unknown. */
+/** 0 without a body, else Content-Length, else the length a chunk's Content-Range declares, else unknown. */
 function requestBytes(request: Request): number | null {
+  // Checked first: a header lookup costs about a microsecond on Node, and most requests have no body.
+  if (request.body === null) return 0;
   const length = request.headers.get("Content-Length");
   if (length !== null) return wholeNumber(length);
   const range = /^(?:bytes[= ])?(\d+)-(\d+)/.exec(request.headers.get("Content-Range") ?? "");
-  if (range) return Number(range[2]) - Number(range[1]) + 1;
-  return request.body === null ? 0 : null;
+  return range ? Number(range[2]) - Number(range[1]) + 1 : null;
 }
 
 function responseBytes(method: string, response: Response): number | null {

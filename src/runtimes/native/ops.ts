@@ -7,20 +7,35 @@ import { metricsOnlyHandler, type LogEntry, type LogSink, type Metrics } from ".
 import { serve, type RunningServer } from "./http";
 import type { SessionDatabase } from "./session-db";
 
+/** Log text waiting for a slow reader of stdout beyond this is dropped (and counted), never piled up in memory. */
+export const MAX_PENDING_LOG_BYTES = 8 * 1024 * 1024;
+
 /**
  * A LogSink writing one JSON line per entry to stdout. Lines written in one turn of the event loop
  * leave in one write (thousands of small requests a second would otherwise cost a syscall each);
- * whatever is pending is written before the process exits.
+ * whatever is pending is written before the process exits. When the reader of stdout falls behind
+ * by more than MAX_PENDING_LOG_BYTES, lines are dropped and a line saying how many follows once it
+ * catches up: the log never stalls requests or grows the heap without bound.
  */
-export function stdoutLog(write: (text: string) => void = (text) => void process.stdout.write(text)): LogSink & { flush(): void } {
+export function stdoutLog(out: NodeJS.WritableStream & { writableLength?: number } = process.stdout): LogSink & { flush(): void } {
   let pending: string[] = [];
   let scheduled = false;
+  let dropped = 0;
   const flush = () => {
     scheduled = false;
     if (pending.length === 0) return;
+    if ((out.writableLength ?? 0) > MAX_PENDING_LOG_BYTES) {
+      dropped += pending.length;
+      pending = [];
+      return;
+    }
+    if (dropped > 0) {
+      pending.push(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "log lines dropped: stdout is read too slowly", count: dropped }) + "\n");
+      dropped = 0;
+    }
     const text = pending.join("");
     pending = [];
-    write(text);
+    out.write(text);
   };
   process.once("exit", flush);
   const sink = (entry: LogEntry) => {

@@ -135,7 +135,7 @@ describe.each(RUNTIMES)("%s, basic auth, METRICS_ADDRESS", (runtime) => {
   let server: Server;
   const alice = { Authorization: basic(ALICE) };
   beforeAll(async () => {
-    server = await startServer(runtime, { ...(await basicVars()), METRICS_ADDRESS: "127.0.0.1:0" });
+    server = await startServer(runtime, { ...(await basicVars()), METRICS_ADDRESS: "127.0.0.1:0", UPLOAD_PART_SIZE: String(5 * 1024 * 1024) });
   }, 60_000);
   afterAll(async () => server?.stop());
 
@@ -330,17 +330,19 @@ describe.each(RUNTIMES)("%s, basic auth, METRICS_ADDRESS", (runtime) => {
   test("a client that goes away mid-upload is one log line, no stack trace", async () => {
     const start = await fetch(`${server.url}/v2/team/gone/blobs/uploads/`, { method: "POST", headers: alice });
     const location = new URL(start.headers.get("location")!, server.url);
-    for (const how of ["reset", "end"] as const) {
+    // "after-part": 6 MiB of a 16 MiB chunk, past the first 5 MiB part (UPLOAD_PART_SIZE), then a reset.
+    for (const how of ["reset", "end", "after-part"] as const) {
       const id = `gone-${how}`;
       const raw = new RawConnection(server.port);
       await raw.ready();
       raw.write(
         `PATCH ${location.pathname}${location.search} HTTP/1.1\r\nHost: x\r\nAuthorization: ${alice.Authorization}\r\nX-Request-Id: ${id}\r\n` +
-          `Content-Type: application/octet-stream\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`,
+          `Content-Type: application/octet-stream\r\nContent-Length: ${16 * 1024 * 1024}\r\n\r\n`,
       );
-      raw.write(randomBytes(256 * 1024));
-      await sleep(100);
-      if (how === "reset") raw.socket.resetAndDestroy();
+      if (how === "after-part") await raw.pump(6 * 1024 * 1024);
+      else raw.write(randomBytes(256 * 1024));
+      await sleep(how === "after-part" ? 300 : 100);
+      if (how !== "end") raw.socket.resetAndDestroy();
       else raw.socket.end();
       const line = await lineFor(server, id);
       expect(line).toMatchObject({ route: UPLOAD_ROUTE, method: "PATCH", repository: "team/gone", caller: "alice" });

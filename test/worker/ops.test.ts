@@ -115,6 +115,16 @@ describe("request log through console.log", () => {
     for (const secret of [PASSWORD, auth.slice(6), "not.a-real.token", "SECRETSTATE"]) expect(text).not.toContain(secret);
   });
 
+  it("a body refused before routing (over MAX_REQUEST_BODY_BYTES) is logged as unrouted, not by its path", async () => {
+    const registry = await registryWith({ AUTH_MODE: "open", LOG_LEVEL: "info", MAX_REQUEST_BODY_BYTES: "10" });
+    const refused = await get(registry, "/v2/private-name/blobs/uploads/some-upload-id", { method: "PATCH", headers: { "Content-Length": "100" }, body: "x".repeat(100) });
+    expect(refused.status).toBe(413);
+    await refused.arrayBuffer();
+    const [line] = requestLines();
+    expect(line).toMatchObject({ route: "unrouted", status: 413, bytes_in: 100, repository: null, upload_id: null });
+    expect(JSON.stringify(logged)).not.toContain("private-name");
+  });
+
   it("LOG_LEVEL=error logs only failures of the registry; off logs nothing", async () => {
     const errorsOnly = await registryWith({ AUTH_MODE: "open", LOG_LEVEL: "error" });
     await (await get(errorsOnly, "/v2/")).arrayBuffer();

@@ -15,6 +15,7 @@ const projects = [
   "test/tsconfig.json",
   "test/tsconfig.node.json",
   "test/native/storage/tsconfig.json",
+  "test/native/ops/tsconfig.json", // the ops test entry (test/native/ops.test.ts)
   "tools/push/tsconfig.json",
   "scripts/tsconfig.json",
 ];

@@ -43,7 +43,7 @@ interface Server {
 
 let entry: { file: string; cleanup(): Promise<void> };
 beforeAll(async () => {
-  entry = await bundle("test/native/ops-server.ts");
+  entry = await bundle("test/native/ops/server.ts");
 }, 60_000);
 afterAll(async () => entry?.cleanup());
 

@@ -1,11 +1,11 @@
-// Test entry for test/native/ops.test.ts: the native registry (createNativeRegistry) behind the
+// Test entry for test/native/ops.test.ts (own tsconfig here: it imports the whole core next to node:): the native registry (createNativeRegistry) behind the
 // native HTTP server, wired the way the real entry must wire operations: request log lines to
 // stdout (stdoutLog), the metrics listener started by createNativeRegistry (METRICS_ADDRESS).
 // Bundled by harness.ts and run on Node, Bun or Deno. Settings come from the environment.
 // Prints "metrics <port>" (with METRICS_ADDRESS), then "listening <port>".
-import { serve } from "../../src/runtimes/native/http";
-import { stdoutLog } from "../../src/runtimes/native/ops";
-import { createNativeRegistry } from "../../src/runtimes/native/registry";
+import { serve } from "../../../src/runtimes/native/http";
+import { stdoutLog } from "../../../src/runtimes/native/ops";
+import { createNativeRegistry } from "../../../src/runtimes/native/registry";
 
 const env = process.env as Record<string, string>;
 const log = stdoutLog();

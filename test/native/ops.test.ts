@@ -222,6 +222,26 @@ describe.each(RUNTIMES)("%s, basic auth, METRICS_ADDRESS", (runtime) => {
     expect(await lineFor(server, "nowhere-1")).toMatchObject({ route: "*", repository: null, caller: null, status: 404 });
   });
 
+  test("bytes in of a chunked push (no Content-Length) are what the server received", async () => {
+    const start = await fetch(`${server.url}/v2/team/chunked/blobs/uploads/`, { method: "POST", headers: alice });
+    const location = new URL(start.headers.get("location")!, server.url);
+    const pieces = [randomBytes(70_000), randomBytes(50_000), randomBytes(3)];
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = pieces.shift();
+        if (next) controller.enqueue(next);
+        else controller.close();
+      },
+    });
+    const before = await scrape();
+    const patch = await fetch(location, { method: "PATCH", headers: { ...alice, "X-Request-Id": "chunked-1" }, body, duplex: "half" } as RequestInit);
+    expect(patch.status).toBe(202);
+    expect(await lineFor(server, "chunked-1")).toMatchObject({ route: UPLOAD_ROUTE, bytes_in: 120_003, status: 202 });
+    const key = `registry_received_bytes_total{route="${UPLOAD_ROUTE}"}`;
+    expect(((await scrape()).get(key) ?? 0) - (before.get(key) ?? 0)).toBe(120_003);
+    await fetch(location, { method: "DELETE", headers: alice });
+  });
+
   test("X-Request-Id: a well-formed one is kept, oversized or unsafe ones are replaced", async () => {
     const cases = ["x".repeat(129), "has space", "quote\"d", "<script>", "semi;colon", "é"];
     const seen = new Set<string>();

@@ -37,6 +37,11 @@ export interface OperationsOptions {
   ready(): Promise<void>;
 }
 
+/** The caller as a runtime may describe it: the native HTTP server also counts the body bytes it received. */
+export interface ObservedClient extends ClientInfo {
+  receivedBytes?(): number;
+}
+
 /** The observer to put in RegistryContext.observe. */
 export function operations(options: OperationsOptions): RequestObserver {
   const { log, metrics, scrape } = options;
@@ -57,7 +62,9 @@ export function operations(options: OperationsOptions): RequestObserver {
 
     const durationMs = performance.now() - started;
     const status = info?.clientGone ? CLIENT_GONE : response.status;
-    const bytesIn = requestBytes(request);
+    // Counted by the server where it can (a chunked push declares no length), else from the headers.
+    const received = (client as ObservedClient).receivedBytes;
+    const bytesIn = received !== undefined ? received() : requestBytes(request);
     const bytesOut = responseBytes(request.method, response);
     // Never the raw path: a request refused before routing (body over the limit) is "unrouted".
     const routeName = info === null ? path : (info.route ?? "unrouted");

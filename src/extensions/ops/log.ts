@@ -29,7 +29,7 @@ export interface RequestLogEntry {
   /** Tag or digest (manifests), digest (blobs, referrers). */
   reference: string | null;
   status: number;
-  /** Request body bytes: Content-Length, else the Content-Range of a chunk; null when the body streamed without either. */
+  /** Request body bytes: as counted by the native HTTP server; on Workers Content-Length, else the Content-Range of a chunk, else null. */
   bytes_in: number | null;
   /** Response body bytes: Content-Length (the range served for a 206); null when not known up front. */
   bytes_out: number | null;

@@ -114,7 +114,7 @@ export class Metrics implements MetricsRecorder {
       out.push(`registry_request_duration_seconds_count{route="${r}"} ${h.count}`);
     }
 
-    family("registry_received_bytes_total", "counter", "Request body bytes (by Content-Length or Content-Range), by route pattern.");
+    family("registry_received_bytes_total", "counter", "Request body bytes received, by route pattern.");
     for (const [route, value] of this.bytesIn) out.push(`registry_received_bytes_total{route="${label(route)}"} ${value}`);
     family("registry_sent_bytes_total", "counter", "Response body bytes (by Content-Length), by route pattern.");
     for (const [route, value] of this.bytesOut) out.push(`registry_sent_bytes_total{route="${label(route)}"} ${value}`);

@@ -447,7 +447,8 @@ describe("node: other auth modes and settings", () => {
   });
 
   test.each([
-    ["LOG_LEVEL", "verbose", /LOG_LEVEL must be one of off, error, info, debug/],
+    ["LOG_LEVEL", "loud", /LOG_LEVEL must be one of off, error, info, debug/],
+    ["LOG_LEVEL", "x".repeat(5000), /LOG_LEVEL must be one of off, error, info, debug/],
     ["METRICS_ADDRESS", "9090", /METRICS_ADDRESS must be host:port/],
     ["METRICS_ADDRESS", "127.0.0.1:99999", /METRICS_ADDRESS must be host:port/],
     ["METRICS_GROUP", "a b", /METRICS_GROUP must be a group name/],

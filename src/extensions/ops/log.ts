@@ -6,12 +6,20 @@
 export const LOG_LEVELS = ["off", "error", "info", "debug"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * The local workerd form (scripts/serve.mjs) also gives LOG_LEVEL to miniflare, whose levels are
+ * none, error, warn, info, debug and verbose: those mean the nearest level here.
+ */
+const ALIASES: Record<string, LogLevel> = { none: "off", warn: "error", warning: "error", verbose: "debug" };
+
 /** LOG_LEVEL: off | error (5xx answers and failed checks) | info (default: one line per request) | debug (info + user agent). */
 export function parseLogLevel(raw: string | undefined): LogLevel {
   if (raw === undefined || raw === "") return "info";
   const level = raw.trim().toLowerCase();
   if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
-  throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(raw.slice(0, 40))}`);
+  const alias = ALIASES[level];
+  if (alias !== undefined) return alias;
+  throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (or none, warn, verbose), got ${JSON.stringify(raw.slice(0, 40))}`);
 }
 
 const RANK: Record<LogLevel, number> = { off: 0, error: 1, info: 2, debug: 3 };

@@ -37,6 +37,8 @@ export interface NativeRegistryOptions {
 
 
 export interface NativeRegistry {
+  /** The auth mode in force; "refusing" when the auth settings cannot work (the reason went to stderr). */
+  authMode: Authenticator["mode"];
   handle(request: Request, client?: ClientInfo): Promise<Response>;
   /** Stops the expiry sweep and the metrics listener, waits for running requests, closes the database, releases the lock. */
   close(): Promise<void>;
@@ -94,6 +96,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
     const listener = metricsListener;
     let closed: Promise<void> | null = null;
     return {
+      authMode: auth.mode,
       handle: (request, client) => registry(request, client),
       metrics,
       metricsListener: listener,

@@ -21,4 +21,9 @@ export interface RegistryContext {
   acceptSparseManifests?: boolean;
   /** Around every request: health paths, request log, metrics (src/extensions/ops/). Absent: none. */
   observe?: RequestObserver;
+  /**
+   * Named counters for extensions, e.g. `ctx.metrics?.count("pull_through_hits")`: registry_<name>_total
+   * on /metrics (native runtimes), an Analytics Engine data point on Workers. Absent: not counted.
+   */
+  metrics?: { count(name: string, n?: number): void };
 }

@@ -58,7 +58,8 @@ export class Metrics implements MetricsRecorder {
 
   request(sample: RequestSample): void {
     const method = KNOWN_METHODS.has(sample.method) ? sample.method : "OTHER";
-    const key = `${method}\n${sample.route}\n${sample.status}`;
+    // Route last: method and status hold no space, so the key splits back exactly whatever the route holds.
+    const key = `${method} ${sample.status} ${sample.route}`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
     let histogram = this.durations.get(sample.route);
     if (histogram === undefined) {
@@ -97,8 +98,10 @@ export class Metrics implements MetricsRecorder {
 
     family("registry_requests_total", "counter", "Requests answered, by method, route pattern and status.");
     for (const [key, value] of this.requests) {
-      const [method, route, status] = key.split("\n");
-      out.push(`registry_requests_total{method="${method}",route="${label(route!)}",status="${status}"} ${value}`);
+      const first = key.indexOf(" ");
+      const second = key.indexOf(" ", first + 1);
+      const [method, status, route] = [key.slice(0, first), key.slice(first + 1, second), key.slice(second + 1)];
+      out.push(`registry_requests_total{method="${method}",route="${label(route)}",status="${status}"} ${value}`);
     }
 
     family("registry_request_duration_seconds", "histogram", "Time until the response head was ready, by route pattern.");

@@ -85,6 +85,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       maxRequestBodyBytes,
       acceptSparseManifests: acceptSparseManifests(settings),
       browsePage: browsePageEnabled(settings),
+      metrics,
       observe: operations({
         log: new RequestLog(ops.logLevel, options.log ?? null),
         metrics,

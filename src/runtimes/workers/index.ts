@@ -31,6 +31,7 @@ export function registryFor(env: Env): Promise<Registry> {
 
 async function buildRegistry(env: Env): Promise<Registry> {
   const ops = operationsSettings(env);
+  const metrics = env.OPS_ANALYTICS ? analyticsRecorder(env.OPS_ANALYTICS) : undefined;
   return createRegistry({
     store: new RegistryStore(new R2ObjectStore(env.BUCKET, { readPieceBytes: r2ReadPieceBytes(env) })),
     uploads: durableUploadSessions(env.UPLOADS),
@@ -42,10 +43,11 @@ async function buildRegistry(env: Env): Promise<Registry> {
     maxRequestBodyBytes: requestBodyLimit(env),
     browsePage: browsePageEnabled(env),
     acceptSparseManifests: acceptSparseManifests(env),
+    metrics,
     observe: operations({
       // Workers Logs keeps console.log objects as structured, searchable fields ([observability]).
       log: new RequestLog(ops.logLevel, (entry) => console.log(entry)),
-      metrics: env.OPS_ANALYTICS ? analyticsRecorder(env.OPS_ANALYTICS) : null,
+      metrics: metrics ?? null,
       // /metrics is not served on Workers: counts in one isolate's memory would be a small random part.
       ready: async () => void (await env.BUCKET.head(READY_PROBE_KEY)),
     }),

@@ -23,7 +23,11 @@ export default defineConfig(async () => {
         wrangler: { configPath: "./wrangler.local.toml" },
         miniflare: {
           // Only mirror/* is served by the upstream: every other test's repositories stay the registry's own.
-          bindings: { UPSTREAMS: JSON.stringify([{ prefix: "mirror/", url: `http://127.0.0.1:${port}`, library: true, tagCacheSeconds: 3600 }]) },
+          bindings: {
+            UPSTREAMS: JSON.stringify([{ prefix: "mirror/", url: `http://127.0.0.1:${port}`, library: true, tagCacheSeconds: 3600 }]),
+            // The request log (src/extensions/ops/) would print every request of the suite; test/worker/ops.test.ts turns it on.
+            LOG_LEVEL: "error",
+          },
         },
       }),
     ],

@@ -1,6 +1,6 @@
 // Operator tool for the registry's auth settings: `npm run auth -- <command>` (usage below).
 import { exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importJWK, SignJWT, type JWK } from "jose";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseActions } from "../src/auth/access";
 import { hashPassword } from "../src/auth/passwords";
@@ -10,10 +10,11 @@ const USAGE = `usage: npm run auth -- <command>
   hash-password [password]             PBKDF2 hash for AUTH_USERS (password from stdin if omitted)
   user <name> <actions> [groups]       one AUTH_USERS entry as JSON (password from stdin or --password),
                                        e.g. user ci pull,push team-a
-  keygen [--alg ES256|RS256|EdDSA] [--out DIR]
-                                       a key pair in DIR (default ./registry-keys): private.jwk.json,
-                                       public.jwk.json, private.pem, public.pem; prints the values for
-                                       AUTH_JWT_PUBLIC_KEY and AUTH_TOKEN_SIGNING_KEY
+  keygen [--alg ES256|RS256|EdDSA] [--out DIR] [--force]
+                                       a key pair in DIR (default ./registry-keys, git-ignored here):
+                                       private.jwk.json, public.jwk.json, private.pem, public.pem; prints
+                                       the values for AUTH_JWT_PUBLIC_KEY and AUTH_TOKEN_SIGNING_KEY.
+                                       Existing key files are never replaced without --force
   mint --key DIR/private.jwk.json [--user NAME] [--capabilities pull,push]
        [--repo "team-a/*=pull,push"]... [--groups a,b] [--expires 30d] [--aud X] [--iss Y]
                                        a JWT to use as the Basic password (JWT-as-password mode)`;
@@ -23,6 +24,9 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** Flags that take no value. */
+const SWITCHES = new Set(["force"]);
+
 function options(args: string[]): { flags: Map<string, string[]>; positional: string[] } {
   const flags = new Map<string, string[]>();
   const positional: string[] = [];
@@ -30,6 +34,10 @@ function options(args: string[]): { flags: Map<string, string[]>; positional: st
     const arg = args[i]!;
     if (!arg.startsWith("--")) {
       positional.push(arg);
+      continue;
+    }
+    if (SWITCHES.has(arg.slice(2))) {
+      flags.set(arg.slice(2), ["true"]);
       continue;
     }
     const value = args[++i];
@@ -65,20 +73,28 @@ function duration(text: string): number {
   return Number(m[1]) * { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as "" | "s" | "m" | "h" | "d"];
 }
 
+const KEY_FILES = ["public.jwk.json", "private.jwk.json", "public.pem", "private.pem"];
+
 async function keygen(flags: Map<string, string[]>): Promise<void> {
   const alg = flags.get("alg")?.[0] ?? "ES256";
   if (!["ES256", "RS256", "EdDSA"].includes(alg)) fail("--alg is ES256, RS256 or EdDSA");
   const dir = path.resolve(flags.get("out")?.[0] ?? "registry-keys");
+  // A replaced private key locks out every token and JWT password signed with the old one.
+  const existing = KEY_FILES.filter((file) => existsSync(path.join(dir, file)));
+  if (existing.length > 0 && !flags.has("force")) {
+    fail(`${dir} already holds ${existing.join(", ")}: not replacing them (tokens and JWT passwords signed with that key would stop working). Use another --out, or --force to replace them.`);
+  }
+  const write = flags.has("force") ? "w" : "wx"; // "wx": never over a file that appeared meanwhile
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const kid = crypto.randomUUID();
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg };
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg };
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, "public.jwk.json"), JSON.stringify(publicJwk, null, 2) + "\n");
-  writeFileSync(path.join(dir, "private.jwk.json"), JSON.stringify(privateJwk, null, 2) + "\n", { mode: 0o600 });
-  writeFileSync(path.join(dir, "public.pem"), await exportSPKI(publicKey));
-  writeFileSync(path.join(dir, "private.pem"), await exportPKCS8(privateKey), { mode: 0o600 });
-  console.log(`wrote ${alg} key pair to ${dir}/ (keep private.* secret)`);
+  writeFileSync(path.join(dir, "public.jwk.json"), JSON.stringify(publicJwk, null, 2) + "\n", { flag: write });
+  writeFileSync(path.join(dir, "private.jwk.json"), JSON.stringify(privateJwk, null, 2) + "\n", { mode: 0o600, flag: write });
+  writeFileSync(path.join(dir, "public.pem"), await exportSPKI(publicKey), { flag: write });
+  writeFileSync(path.join(dir, "private.pem"), await exportPKCS8(privateKey), { mode: 0o600, flag: write });
+  console.log(`wrote ${alg} key pair to ${dir}/ (keep private.* secret; ./registry-keys/ is in .gitignore, anywhere else keep it out of version control)`);
   console.log(`\nAUTH_JWT_PUBLIC_KEY (JWT as password; base64 JWK, also accepted as JWT_REGISTRY_TOKENS_PUBLIC_KEY):`);
   console.log(Buffer.from(JSON.stringify(publicJwk)).toString("base64"));
   console.log(`\nAUTH_TOKEN_SIGNING_KEY (built-in token service; secret) is ${path.join(dir, "private.jwk.json")}:`);

@@ -13,7 +13,7 @@ import { listCatalog, listReferrers, listTags } from "./routes/listings";
 import { deleteManifest, getManifest, putManifest } from "./routes/manifests";
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from "./routes/uploads";
 
-type Handler = (request: IRequest, ctx: RegistryContext, client: ClientInfo) => Promise<Response>;
+type Handler = (request: IRequest, ctx: RegistryContext, client: ClientInfo, info: RouteInfo | null) => Promise<Response>;
 /** A handler behind the auth check, told who is calling. */
 export type GuardedHandler = (request: IRequest, ctx: RegistryContext, caller: Principal) => Promise<Response>;
 
@@ -30,7 +30,11 @@ const catalog = (): Requirement => ({ kind: "catalog" });
 
 /** Runs the auth layer first: 401 with a challenge, or 403, before the handler sees anything. */
 function guard(need: (request: IRequest) => Requirement, handler: GuardedHandler): Handler {
-  return async (request, ctx, client) => handler(request, ctx, await ctx.auth.check(request, need(request), client));
+  return async (request, ctx, client, info) => {
+    const caller = await ctx.auth.check(request, need(request), client);
+    if (info !== null) info.caller = caller.anonymous ? null : caller.name;
+    return handler(request, ctx, caller);
+  };
 }
 
 const token: Handler = (request, ctx, client) => tokenEndpoint(request, ctx.auth, client);
@@ -49,11 +53,44 @@ const notFound: Handler = async () => {
 /** The registry as a fetch handler; `client` says who is calling (its address feeds the failed-login limit). */
 export type Registry = (request: Request, client?: ClientInfo) => Promise<Response>;
 
+/** What the router learned about one request, for an observer (RegistryContext.observe). */
+export interface RouteInfo {
+  /** The route pattern that matched ("/v2/:name+/blobs/:digest", "*" for none); null if routing never ran. */
+  route: string | null;
+  /** The pattern's parameters as sent (percent-encoded). */
+  params: Record<string, string>;
+  /** The authenticated caller's name; null for anonymous or refused callers. */
+  caller: string | null;
+  /** The request failed because its client went away: not a server error, nothing to report but that. */
+  clientGone: boolean;
+}
+
+/**
+ * The one seam for operations (src/extensions/ops/): called for every request with `route`, which
+ * runs the registry on it and says what matched. Whatever the observer returns is the answer.
+ */
+export type RequestObserver = (
+  request: Request,
+  client: ClientInfo,
+  route: (request: Request) => Promise<{ response: Response; info: RouteInfo }>,
+) => Promise<Response>;
+
 export function createRegistry(ctx: RegistryContext): Registry {
-  const router = Router<IRequest, [RegistryContext, ClientInfo]>({
-    catch: (err, request) => errorResponse(err, request.method),
+  const router = Router<IRequest, [RegistryContext, ClientInfo, RouteInfo | null, Request]>({
+    catch: (err, request, _ctx, _client, info, original) => {
+      // A client that left mid-request makes the handler fail; that is no server error (no stack trace).
+      if (info !== null && original.signal?.aborted) {
+        info.clientGone = true;
+        return new Response(null, { status: 499 });
+      }
+      return errorResponse(err, request.method);
+    },
     finally: [
-      (response: Response) => {
+      (response: Response, request: IRequest, _ctx: RegistryContext, _client: ClientInfo, info: RouteInfo | null) => {
+        if (info !== null) {
+          info.route = request.route ?? null;
+          info.params = request.params ?? {};
+        }
         // Set in place: copying Headers would join repeated headers (one OCI-Tag per tag) into one.
         try {
           for (const [k, v] of Object.entries(API_VERSION_HEADER)) response.headers.set(k, v);
@@ -104,5 +141,14 @@ export function createRegistry(ctx: RegistryContext): Registry {
   router.all("*", notFound);
 
   const limit = ctx.maxRequestBodyBytes ?? null;
-  return (request, client = {}) => withBodyLimit(request, limit, (limited) => router.fetch(limited, ctx, client));
+  const observe = ctx.observe;
+  if (observe === undefined) {
+    return (request, client = {}) => withBodyLimit(request, limit, (limited) => router.fetch(limited, ctx, client, null, request));
+  }
+  const route = async (request: Request, client: ClientInfo) => {
+    const info: RouteInfo = { route: null, params: {}, caller: null, clientGone: false };
+    const response = await withBodyLimit(request, limit, (limited) => router.fetch(limited, ctx, client, info, request));
+    return { response, info };
+  };
+  return (request, client = {}) => observe(request, client, (r) => route(r, client));
 }

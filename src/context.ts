@@ -1,4 +1,5 @@
 // What every route handler receives besides the request: storage, upload sessions and auth.
+import type { RequestObserver } from "./app";
 import type { Authenticator } from "./auth/authenticator";
 import type { RegistryStore } from "./storage/registry-store";
 import type { Digest } from "./oci/digest";
@@ -29,6 +30,8 @@ export interface PullThrough {
   pullBlob(name: string, digest: Digest, want: "head" | "body" | "stored"): Promise<PulledBlob | null>;
   /** Throws DENIED when an upstream serves the repository and pushing into it is not allowed. */
   assertWritable(name: string): void;
+  /** A blob of the repository was served from the local copy (a cache hit, when an upstream serves it). */
+  blobServedLocally(name: string): void;
 }
 
 export interface RegistryContext {
@@ -48,4 +51,11 @@ export interface RegistryContext {
   acceptSparseManifests?: boolean;
   /** The pull-through cache (UPSTREAMS / REGISTRIES_JSON); absent: none configured. */
   pullThrough?: PullThrough;
+  /** Around every request: health paths, request log, metrics (src/extensions/ops/). Absent: none. */
+  observe?: RequestObserver;
+  /**
+   * Named counters for extensions, e.g. `ctx.metrics?.count("pull_through_hits")`: registry_<name>_total
+   * on /metrics (native runtimes), an Analytics Engine data point on Workers. Absent: not counted.
+   */
+  metrics?: { count(name: string, n?: number): void };
 }

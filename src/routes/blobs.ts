@@ -26,6 +26,7 @@ export async function getBlob(request: IRequest, ctx: RegistryContext): Promise<
     }
   }
   if (!info) throw blobUnknown();
+  if (link) ctx.pullThrough?.blobServedLocally(name);
 
   const headers = blobHeaders(digest, info.size);
   const range = parseRangeHeader(request.headers.get("Range"), info.size);

@@ -20,7 +20,10 @@ afterAll(async () => {
 interface Started {
   /** The launcher's (start.mjs) pid. */
   pid: number;
+  /** What was printed until the startup line (or the exit). */
   output: string;
+  /** Everything printed so far. */
+  all(): string;
   code: number | null;
   url: string | null;
   stop(): Promise<void>;
@@ -40,20 +43,20 @@ function start(runtime: string, env: Record<string, string>): Promise<Started> {
     await exited;
   };
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ pid: child.pid!, output, code: null, url: null, stop }), 30_000);
+    const timer = setTimeout(() => resolve({ pid: child.pid!, output, all: () => output, code: null, url: null, stop }), 30_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const m = /registry listening on (http:\/\/\S+) \(/.exec(output);
       if (m) {
         clearTimeout(timer);
-        resolve({ pid: child.pid!, output, code: null, url: m[1]!, stop });
+        resolve({ pid: child.pid!, output, all: () => output, code: null, url: m[1]!, stop });
       }
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
     void exited.then((code) => {
       clearTimeout(timer);
-      resolve({ pid: child.pid!, output, code, url: null, stop });
+      resolve({ pid: child.pid!, output, all: () => output, code, url: null, stop });
     });
   });
 }
@@ -116,6 +119,14 @@ describe.each(RUNTIMES)("npm run start:%s", (runtime) => {
       expect(res.status).toBe(401);
       expect(res.headers.get("www-authenticate")).toMatch(/^Basic /);
       expect(((await res.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe("UNAUTHORIZED");
+      // One JSON line per request on stdout, the request id echoed.
+      const id = res.headers.get("x-request-id");
+      let logged: Record<string, unknown> | undefined;
+      for (let i = 0; i < 50 && !logged; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        logged = started.all().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.request_id === id);
+      }
+      expect(logged, started.all()).toMatchObject({ method: "GET", status: 401 });
     } finally {
       await started.stop();
     }

@@ -72,6 +72,8 @@ describe("pull through a Docker-Hub-like token upstream", () => {
     const img = image([layer(300_000), layer(5000)]);
     await hub.push("library/alpine", img, "3.20");
     const before = hub.requests.length;
+    const counter = (name: string) => Number(new RegExp(`^registry_${name}_total (\\d+)$`, "m").exec(cache.registry.metrics.render())?.[1] ?? 0);
+    const [hits0, misses0] = [counter("pull_through_hits"), counter("pull_through_misses")];
 
     const byTag = await get("/v2/hub/alpine/manifests/3.20", { headers: ACCEPT });
     expect(byTag.status, byTag.text).toBe(200);
@@ -96,6 +98,9 @@ describe("pull through a Docker-Hub-like token upstream", () => {
     for (const digest of img.blobs.keys()) expect((await get(`/v2/hub/alpine/blobs/${digest}`)).status).toBe(200);
     expect(hub.requests.length).toBe(upstreamRequests);
     expect(upstreamRequests).toBeGreaterThan(before);
+    // Metrics: the first round fetched the manifest and each blob; the second was all hits.
+    expect(counter("pull_through_misses") - misses0).toBe(1 + img.blobs.size);
+    expect(counter("pull_through_hits") - hits0).toBe(2 + img.blobs.size);
 
     // Stored like pushed content: in the catalog and the tag list.
     expect(JSON.parse((await get("/v2/_catalog")).text).repositories).toContain("hub/alpine");

@@ -25,6 +25,8 @@ export interface PullThroughOptions {
   flights?: BlobFlights;
   fetcher?: Fetcher;
   now?: () => number;
+  /** Counts pull_through_hits and pull_through_misses (the ops extension's metrics); absent: not counted. */
+  metrics?: { count(name: string, n?: number): void };
 }
 
 /** A blob fetch as one flight per digest: the first caller leads (and gets the bytes), the others wait for the store. */
@@ -78,7 +80,8 @@ export class PullThroughCache implements PullThrough {
     const route = this.route(name);
     if (!route) return null;
     if (ref.digest) {
-      if (!(await this.options.store.manifest(name, ref.digest))) await this.fetchManifest(route, name, formatDigest(ref.digest), ref.digest);
+      if (await this.options.store.manifest(name, ref.digest)) this.count("pull_through_hits");
+      else await this.fetchManifest(route, name, formatDigest(ref.digest), ref.digest);
       return {};
     }
     const cached = await this.options.store.tagMetadata(name, ref.tag);
@@ -86,6 +89,7 @@ export class PullThroughCache implements PullThrough {
       await this.fetchManifest(route, name, ref.tag, null);
       return {};
     }
+    this.count("pull_through_hits");
     // A tag pushed here (push allowed) has no upstream: it is the registry's own.
     if (cached.upstream === undefined) return {};
     if (Number(cached.cachedAt) + route.upstream.tagTtlMs > this.now()) return {};
@@ -118,6 +122,7 @@ export class PullThroughCache implements PullThrough {
 
   /** GETs a manifest upstream, checks its digest against the bytes, and stores it (and the tag). */
   private async fetchManifest(route: Route, name: string, reference: string, expected: Digest | null): Promise<void> {
+    this.count("pull_through_misses");
     const { client, remote } = route;
     const response = await client.request("GET", remote, `manifests/${reference}`, MANIFEST_ACCEPT);
     if (!response.ok) throw await client.refusal(response, { kind: "manifest", remote, reference });
@@ -153,9 +158,19 @@ export class PullThroughCache implements PullThrough {
 
   // --- blobs -------------------------------------------------------------------------------
 
+  /** A blob of `name` served from the local copy (counted as a hit when an upstream serves the repository). */
+  blobServedLocally(name: string): void {
+    if (this.options.metrics && this.route(name)) this.count("pull_through_hits");
+  }
+
+  private count(name: "pull_through_hits" | "pull_through_misses"): void {
+    this.options.metrics?.count(name);
+  }
+
   async pullBlob(name: string, digest: Digest, want: "head" | "body" | "stored"): Promise<PulledBlob | null> {
     const route = this.route(name);
     if (!route) return null;
+    this.count("pull_through_misses");
     if (want === "head") return { size: await this.upstreamBlobSize(route, digest) };
     return this.flights.pull(name, digest, want);
   }

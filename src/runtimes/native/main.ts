@@ -3,6 +3,7 @@
 // calls startNativeRegistry with its name; everything else is the same on Bun, Deno and Node.
 import process from "node:process";
 import { limitsFromSettings, serve } from "./http";
+import { stdoutLog } from "./ops";
 import { createNativeRegistry } from "./registry";
 import { readProcessSettings, SettingsError } from "./settings";
 
@@ -45,9 +46,11 @@ export async function startNativeRegistry(runtime: RuntimeInfo): Promise<void> {
     console.error(`registry: ignoring unknown setting${config.unknown.length > 1 ? "s" : ""} ${config.unknown.join(", ")} (names are listed in the README)`);
   }
 
+  // One JSON line per request on stdout (LOG_LEVEL); the startup line comes before them.
+  const log = stdoutLog();
   let registry: Awaited<ReturnType<typeof createNativeRegistry>>;
   try {
-    registry = await createNativeRegistry({ dataDir, settings });
+    registry = await createNativeRegistry({ dataDir, settings, log });
   } catch (err) {
     fail((err as Error).message);
   }
@@ -70,6 +73,7 @@ export async function startNativeRegistry(runtime: RuntimeInfo): Promise<void> {
     stopping = true;
     await server.close();
     await registry.close();
+    log.flush();
     process.exit(0);
   };
   process.on("SIGINT", stop);
@@ -80,8 +84,9 @@ export async function startNativeRegistry(runtime: RuntimeInfo): Promise<void> {
   const scheme = tls ? "http and https" : "http";
   const limit = settings.MAX_REQUEST_BODY_BYTES ? `${settings.MAX_REQUEST_BODY_BYTES} bytes` : "none";
   const file = config.file ?? "environment only";
+  const metrics = registry.metricsListener ? `; metrics on http://${registry.metricsListener.host}:${registry.metricsListener.port}/metrics` : "";
   console.log(
     `registry listening on http://${shownHost}:${server.port} (${scheme}; runtime ${runtime.name} ${runtime.version}; ` +
-      `auth ${registry.authMode}; data in ${dataDir}; body limit ${limit}; settings from ${file})`,
+      `auth ${registry.authMode}; data in ${dataDir}; body limit ${limit}; settings from ${file}${metrics})`,
   );
 }

@@ -8,6 +8,7 @@
 import * as fs from "node:fs";
 import path from "node:path";
 import { createRegistry } from "../../app";
+import { Metrics, RequestLog, operations, operationsSettings, type LogSink } from "../../extensions/ops";
 import type { ClientInfo } from "../../auth/failure-limiter";
 import { Authenticator } from "../../auth/authenticator";
 import { acceptSparseManifests, browsePageEnabled, requestBodyLimit, uploadConfig, type RegistrySettings } from "../../settings";
@@ -17,6 +18,8 @@ import { DataDirLock } from "./data-dir-lock";
 import { FilesystemObjectStore } from "./fs-store";
 import { LocalUploadSessions } from "./local-sessions";
 import { nativeHashes } from "./native-hash";
+import type { RunningServer } from "./http";
+import { dataDirProbe, startMetricsListener } from "./ops";
 import { SessionDatabase } from "./session-db";
 
 const MiB = 1024 * 1024;
@@ -29,6 +32,8 @@ export interface NativeRegistryOptions {
   durable?: boolean;
   /** Expiry sweep interval; default min(60 s, UPLOAD_TTL_SECONDS / 4). */
   sweepIntervalMs?: number;
+  /** Where request log lines go (at LOG_LEVEL); the entry passes stdoutLog() from ./ops. Absent: no lines. */
+  log?: LogSink;
 }
 
 
@@ -36,8 +41,12 @@ export interface NativeRegistry {
   /** The auth mode in force; "refusing" when the auth settings cannot work (the reason went to stderr). */
   authMode: Authenticator["mode"];
   handle(request: Request, client?: ClientInfo): Promise<Response>;
-  /** Stops the expiry sweep, waits for running requests, closes the database, releases the lock. */
+  /** Stops the expiry sweep and the metrics listener, waits for running requests, closes the database, releases the lock. */
   close(): Promise<void>;
+  /** The counts behind /metrics; extensions add theirs with metrics.count("pull_through_hits"). */
+  readonly metrics: Metrics;
+  /** The metrics-only listener (METRICS_ADDRESS), started here; null when not configured. */
+  readonly metricsListener: RunningServer | null;
 }
 
 export async function createNativeRegistry(options: NativeRegistryOptions): Promise<NativeRegistry> {
@@ -47,11 +56,14 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
   const config = { ...uploadConfig(settings), hashes: nativeHashes };
   const maxRequestBodyBytes = requestBodyLimit(settings);
   const pullThrough = pullThroughFromSettings(settings);
+  const ops = operationsSettings(settings);
   fs.mkdirSync(dataDir, { recursive: true });
   const lock = DataDirLock.acquire(dataDir);
   let database: SessionDatabase | null = null;
+  let metricsListener: RunningServer | null = null;
   try {
-    const objects = await FilesystemObjectStore.open(path.join(dataDir, "objects"), { durable: options.durable, syncPartsInBackground: true });
+    const objectsDir = path.join(dataDir, "objects");
+    const objects = await FilesystemObjectStore.open(objectsDir, { durable: options.durable, syncPartsInBackground: true });
     database = new SessionDatabase(path.join(dataDir, "uploads.sqlite"));
     const auth = await Authenticator.fromEnv(settings);
     const sessions = new LocalUploadSessions({
@@ -64,6 +76,9 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
     });
     const store = new RegistryStore(objects);
     const maxManifestBytes = 4 * MiB;
+    const db = database;
+    const metrics = new Metrics();
+    metrics.gauge("upload_sessions_open", "Upload sessions holding state (started, not finished, cancelled or expired).", () => db.openSessions());
     const registry = createRegistry({
       store,
       uploads: sessions,
@@ -75,15 +90,26 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       acceptSparseManifests: acceptSparseManifests(settings),
       browsePage: browsePageEnabled(settings),
       // UPSTREAMS / REGISTRIES_JSON: one fetch per blob digest at a time, in this process.
-      pullThrough: pullThrough({ store, uploads: sessions, maxManifestBytes }),
+      pullThrough: pullThrough({ store, uploads: sessions, maxManifestBytes, metrics }),
+      metrics,
+      observe: operations({
+        log: new RequestLog(ops.logLevel, options.log ?? null),
+        metrics,
+        scrape: { metrics, auth, group: ops.metricsGroup },
+        ready: dataDirProbe(dataDir, objectsDir, db),
+      }),
     });
-    const db = database;
+    if (ops.metricsAddress !== null) metricsListener = await startMetricsListener(ops.metricsAddress, metrics);
+    const listener = metricsListener;
     let closed: Promise<void> | null = null;
     return {
       authMode: auth.mode,
       handle: (request, client) => registry(request, client),
+      metrics,
+      metricsListener: listener,
       close() {
         closed ??= (async () => {
+          await listener?.close();
           await sessions.close();
           db.close();
           lock.release();
@@ -92,6 +118,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       },
     };
   } catch (err) {
+    await metricsListener?.close();
     database?.close();
     lock.release();
     throw err;

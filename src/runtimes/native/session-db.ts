@@ -39,6 +39,7 @@ export class SessionDatabase {
   private writes = 0;
   private synced = 0;
   private syncing: Promise<void> | null = null;
+  private countSessions: StatementSync | null = null;
   private readonly statements: Record<"get" | "put" | "remove" | "removeAll" | "exists" | "setAlarm" | "clearAlarm" | "due", StatementSync>;
 
   constructor(readonly file: string) {
@@ -112,6 +113,17 @@ export class SessionDatabase {
       }
       await this.syncing;
     }
+  }
+
+  /** How many upload sessions hold state (the open-sessions gauge; read at each metrics scrape). */
+  openSessions(): number {
+    this.countSessions ??= this.db.prepare("SELECT count(DISTINCT session) AS n FROM upload_entries");
+    return Number((this.countSessions.get() as { n: number | bigint }).n);
+  }
+
+  /** Throws when the database cannot be read (readiness). */
+  ping(): void {
+    this.db.prepare("SELECT 1").get();
   }
 
   /** Sessions whose alarm is due at `now`, earliest first. */

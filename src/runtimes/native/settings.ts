@@ -15,13 +15,13 @@ export const PROCESS_SETTING_NAMES: readonly string[] = [
   "PORT", "HOST", "DATA_DIR", "TLS_CERT", "TLS_KEY", "SETTINGS_FILE", "VARS_FILE", "REGISTRY_RUNTIME",
   ...Object.values(LIMIT_SETTINGS),
   // The workerd form only (scripts/serve.mjs, src/runtimes/workers/env.ts).
-  "MAX_IN_FLIGHT", "MAX_IN_FLIGHT_BODYLESS", "R2_READ_PIECE_BYTES", "INSPECTOR_PORT", "LOG_LEVEL",
+  "MAX_IN_FLIGHT", "MAX_IN_FLIGHT_BODYLESS", "R2_READ_PIECE_BYTES", "INSPECTOR_PORT",
 ];
 
 const KNOWN = new Set([...CORE_SETTING_NAMES, ...PROCESS_SETTING_NAMES]);
 
 /** Prefixes of our setting names: an environment variable with one of them that we do not know is likely a typo. */
-const OWN_PREFIXES = /^(AUTH|UPLOAD|HTTP|BROWSE|ACCEPT|MAX|TLS)_/;
+const OWN_PREFIXES = /^(AUTH|UPLOAD|HTTP|BROWSE|ACCEPT|MAX|TLS|METRICS|LOG|GC)_/;
 
 export class SettingsError extends Error {}
 

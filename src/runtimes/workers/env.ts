@@ -11,6 +11,8 @@ export interface Env extends RegistrySettings {
   AUTH_FAILURES?: DurableObjectNamespace<AuthFailureCounter>;
   /** Pull-through cache: one object per blob digest, so a blob is fetched upstream once. Absent: once per isolate. */
   BLOB_FLIGHTS?: DurableObjectNamespace<BlobFlight>;
+  /** Workers Analytics Engine dataset for request metrics (src/extensions/ops/analytics.ts). Absent: none. */
+  OPS_ANALYTICS?: AnalyticsEngineDataset;
   /** Read large blobs in ranged GETs of this many bytes (0 or absent: one GET); see r2.ts. */
   R2_READ_PIECE_BYTES?: string;
 }

@@ -2,6 +2,7 @@
 // to the registry.
 import { createRegistry, type Registry } from "../../app";
 import { Authenticator } from "../../auth/authenticator";
+import { RequestLog, analyticsRecorder, operations, operationsSettings } from "../../extensions/ops";
 import { acceptSparseManifests, browsePageEnabled, requestBodyLimit } from "../../settings";
 import { r2ReadPieceBytes, type Env } from "./env";
 import { R2ObjectStore } from "./r2";
@@ -31,6 +32,8 @@ export function registryFor(env: Env): Promise<Registry> {
 
 async function buildRegistry(env: Env): Promise<Registry> {
   const store = new RegistryStore(new R2ObjectStore(env.BUCKET, { readPieceBytes: r2ReadPieceBytes(env) }));
+  const ops = operationsSettings(env);
+  const metrics = env.OPS_ANALYTICS ? analyticsRecorder(env.OPS_ANALYTICS) : undefined;
   return createRegistry({
     store,
     uploads: durableUploadSessions(env.UPLOADS),
@@ -43,9 +46,20 @@ async function buildRegistry(env: Env): Promise<Registry> {
     browsePage: browsePageEnabled(env),
     acceptSparseManifests: acceptSparseManifests(env),
     // UPSTREAMS / REGISTRIES_JSON: one upstream fetch per blob digest (a BlobFlight object per digest).
-    pullThrough: workersPullThrough(env, store, env.BLOB_FLIGHTS ? durableBlobFlights(env.BLOB_FLIGHTS) : undefined),
+    pullThrough: workersPullThrough(env, store, env.BLOB_FLIGHTS ? durableBlobFlights(env.BLOB_FLIGHTS) : undefined, metrics),
+    metrics,
+    observe: operations({
+      // Workers Logs keeps console.log objects as structured, searchable fields ([observability]).
+      log: new RequestLog(ops.logLevel, (entry) => console.log(entry)),
+      metrics: metrics ?? null,
+      // /metrics is not served on Workers: counts in one isolate's memory would be a small random part.
+      ready: async () => void (await env.BUCKET.head(READY_PROBE_KEY)),
+    }),
   });
 }
+
+/** A key that is never written: its HEAD proves that R2 answers without reading any content. */
+const READY_PROBE_KEY = "_ops/ready-probe";
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {

@@ -9,9 +9,14 @@ import { R2ObjectStore } from "./r2";
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** The cache for this deployment's UPSTREAMS / REGISTRIES_JSON, or undefined; throws on a bad setting. */
-export function workersPullThrough(env: Env, store: RegistryStore, flights?: BlobFlights): PullThroughCache | undefined {
+export function workersPullThrough(
+  env: Env,
+  store: RegistryStore,
+  flights?: BlobFlights,
+  metrics?: { count(name: string, n?: number): void },
+): PullThroughCache | undefined {
   const build = pullThroughFromSettings(env);
-  return build({ store, uploads: durableUploadSessions(env.UPLOADS), maxManifestBytes: MAX_MANIFEST_BYTES, ...(flights ? { flights } : {}) });
+  return build({ store, uploads: durableUploadSessions(env.UPLOADS), maxManifestBytes: MAX_MANIFEST_BYTES, ...(flights ? { flights } : {}), ...(metrics ? { metrics } : {}) });
 }
 
 /** The store a flight object writes through (the same bucket and layout as the router's). */

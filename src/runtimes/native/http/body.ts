@@ -20,6 +20,8 @@ export class RequestBody {
   settled = false;
   /** Bytes received and not yet handed to the stream. */
   queuedBytes = 0;
+  /** Body bytes received in all (after chunked decoding). */
+  receivedBytes = 0;
 
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private queue: Uint8Array[] = [];
@@ -79,6 +81,7 @@ export class RequestBody {
     if (this.settled) return;
     this.queue.push(data);
     this.queuedBytes += data.length;
+    this.receivedBytes += data.length;
   }
 
   /** Hands queued bytes to a waiting reader, and the end of the body once everything is handed. */

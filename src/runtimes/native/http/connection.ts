@@ -10,13 +10,14 @@ import { LINGER_BYTES, LINGER_MS, MAX_TARGET_BYTES, type HttpLimits } from "./li
 import { isRegistryError, refusal } from "./refusal";
 import { LazyAbort, createRequest } from "./request";
 import { SMALL_WRITE_BYTES, chunkFrame } from "./response";
+import type { ClientConnection } from "./server";
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
   readonly limits: HttpLimits;
   /** Still accepting requests; false while the server closes. */
   readonly open: boolean;
-  handler(request: Request, client: { address: string }): Promise<Response>;
+  handler(request: Request, client: ClientConnection): Promise<Response>;
   /** host[:port] for requests without Host (HTTP/1.0). */
   defaultAuthority(socket: Socket): string;
   forget(connection: Connection): void;
@@ -316,8 +317,9 @@ export class Connection implements BodyOwner {
     return this.phase === "closed";
   }
 
-  handle(request: Request): Promise<Response> {
-    return this.host.handler(request, { address: this.address });
+  handle(request: Request, body: RequestBody | null): Promise<Response> {
+    const receivedBytes = body === null ? noBytes : () => body.receivedBytes;
+    return this.host.handler(request, { address: this.address, receivedBytes });
   }
 
   get mayKeepAlive(): boolean {
@@ -438,6 +440,8 @@ export class Connection implements BodyOwner {
     if (this.phase === "idle" || (this.phase === "head" && this.buffer.length === 0)) this.destroy();
   }
 }
+
+const noBytes = () => 0;
 
 /** A thrown refusal as a response; anything else is a 400. */
 function refusalResponse(err: unknown, method: string): Response {

@@ -56,7 +56,7 @@ export class Exchange {
   async run(request: Request): Promise<void> {
     let response: Response | null = null;
     try {
-      response = await this.conn.handle(request);
+      response = await this.conn.handle(request, this.body);
       if (!(response instanceof Response)) throw new TypeError("the handler did not return a Response");
     } catch (err) {
       // A handler that gives up because the request failed or its client left is not a server error.

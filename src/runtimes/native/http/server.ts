@@ -13,7 +13,14 @@ export interface ServeOptions {
   /** PEM certificate chain and key: the port then serves HTTPS as well as HTTP. */
   tls?: { cert: string | Uint8Array; key: string | Uint8Array };
   limits?: Partial<HttpLimits>;
-  handler(request: Request, client: { address: string }): Promise<Response>;
+  handler(request: Request, client: ClientConnection): Promise<Response>;
+}
+
+/** Who sent a request, as the server knows it. */
+export interface ClientConnection {
+  address: string;
+  /** Request body bytes received so far (0 without a body): what a request log counts as bytes in. */
+  receivedBytes(): number;
 }
 
 export interface RunningServer {

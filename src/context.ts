@@ -1,5 +1,6 @@
 // What every route handler receives besides the request: storage, upload sessions and auth.
 import type { Authenticator } from "./auth/authenticator";
+import type { GcConfig } from "./extensions/gc/config";
 import type { RegistryStore } from "./storage/registry-store";
 import type { UploadSessions } from "./uploads/sessions";
 
@@ -18,4 +19,6 @@ export interface RegistryContext {
   browsePage?: boolean;
   /** Accept manifests whose blobs or children are not in the repository (ACCEPT_SPARSE_MANIFESTS). */
   acceptSparseManifests?: boolean;
+  /** Storage lifecycle (src/extensions/gc/): grace window, retention, immutable tags. Absent: no operator endpoints, no immutable tags. */
+  lifecycle?: GcConfig;
 }

@@ -1,10 +1,12 @@
 // Registry settings by name, the same names on every runtime: Workers vars and secrets, or the
 // environment and settings file of a self-hosted process. Read and checked in one place.
 import type { AuthEnv } from "./auth/config";
+import type { GcSettings } from "./extensions/gc/config";
 import type { SessionConfig } from "./uploads/session";
 
 /** Upload, limit and auth settings (AuthEnv, documented in the README). */
-export interface RegistrySettings extends AuthEnv {
+/** Storage lifecycle settings (GcSettings: GC_*, RETENTION_JSON, IMMUTABLE_TAGS) are documented in the README. */
+export interface RegistrySettings extends AuthEnv, GcSettings {
   /** Multipart part size in bytes (5 to 32 MiB); default 8 MiB. */
   UPLOAD_PART_SIZE?: string;
   /** Idle upload sessions are aborted after this many seconds; default 24 h. */

@@ -1,18 +1,23 @@
 // What a caller may do: actions on repositories matched by name patterns, and the scopes of the
 // Docker token spec ("repository:<name>:pull,push", "registry:catalog:*") that carry them.
 
-export type Action = "pull" | "push" | "delete";
+/**
+ * "admin" is the operator right (garbage collection, storage usage: src/extensions/gc/); it counts
+ * only on a grant for every repository ("*") and is never implied by "*" as an action list.
+ */
+export type Action = "pull" | "push" | "delete" | "admin";
 export const ALL_ACTIONS: readonly Action[] = ["pull", "push", "delete"];
+const KNOWN_ACTIONS: readonly Action[] = [...ALL_ACTIONS, "admin"];
 
-/** "pull", "push", "delete"; "*" means all three. Unknown words are dropped, never widened. */
+/** "pull", "push", "delete", "admin"; "*" means the first three. Unknown words are dropped, never widened. */
 export function parseActions(words: Iterable<string>): Action[] {
   const out = new Set<Action>();
   for (const word of words) {
     const w = word.trim();
     if (w === "*") ALL_ACTIONS.forEach((a) => out.add(a));
-    else if ((ALL_ACTIONS as readonly string[]).includes(w)) out.add(w as Action);
+    else if ((KNOWN_ACTIONS as readonly string[]).includes(w)) out.add(w as Action);
   }
-  return ALL_ACTIONS.filter((a) => out.has(a));
+  return KNOWN_ACTIONS.filter((a) => out.has(a));
 }
 
 /**
@@ -74,7 +79,7 @@ export class Principal {
 
   /** Anyone allowed anything: the open mode. */
   static everyone(): Principal {
-    return new Principal("", [grant("*", ALL_ACTIONS)], { authenticated: true, catalog: "all" });
+    return new Principal("", [grant("*", KNOWN_ACTIONS)], { authenticated: true, catalog: "all" });
   }
 
   get anonymous(): boolean {
@@ -99,6 +104,11 @@ export class Principal {
 
   canAll(repository: string, actions: readonly Action[]): boolean {
     return actions.every((a) => this.can(repository, a));
+  }
+
+  /** An operator: holds "admin" on a grant for every repository. */
+  get isOperator(): boolean {
+    return this.grants.some((g) => g.pattern.matchesEverything && g.actions.includes("admin"));
   }
 
   /** True when every repository is readable: then a mount without `from` may link any stored blob. */
@@ -156,4 +166,6 @@ export function scopeToAccessEntry(scope: Scope): AccessEntry {
 export type Requirement =
   | { kind: "base" }
   | { kind: "catalog" }
+  /** Operator endpoints (/v2/_registry/…): the "admin" action on "*". */
+  | { kind: "operator" }
   | { kind: "repository"; name: string; actions: Action[] };

@@ -171,13 +171,14 @@ export class Authenticator {
     const allowed =
       need.kind === "base" ? principal.authenticated
       : need.kind === "catalog" ? principal.catalog !== "none"
+      : need.kind === "operator" ? principal.isOperator
       : principal.canAll(need.name, need.actions);
     if (allowed) return;
     if (principal.anonymous) {
       const message = principal.authenticated ? "anonymous access is not allowed here" : "authentication required";
       throw this.withChallenge(unauthorized(message), request, need, principal.authenticated ? "insufficient_scope" : undefined);
     }
-    const what = need.kind === "repository" ? `${need.actions.join(",")} on ${need.name}` : "the catalog";
+    const what = need.kind === "repository" ? `${need.actions.join(",")} on ${need.name}` : need.kind === "operator" ? "operate the registry (admin on *)" : "the catalog";
     throw new RegistryError("DENIED", `requested access to the resource is denied: ${principal.name} may not ${what}`, {
       detail: need.kind === "repository" ? { name: need.name, actions: need.actions } : undefined,
     });

@@ -10,6 +10,9 @@
 //   repositories/<name>/_referrers/<subject alg>/<subject hex>/<alg>/<hex>
 //                                             a manifest whose subject is that digest (body: descriptor)
 //   catalog/<name>                            one key per repository, for /v2/_catalog
+//   uploads/<session-id>                      an unfinished multipart upload of that upload session
+//                                             (metadata: key, multipartId, name), so the collector can
+//                                             abort it once the session is gone
 //
 // Name components cannot begin with "_", so "_layers" etc. never collide with a nested repository.
 import type { Digest } from "../oci/digest";
@@ -31,4 +34,9 @@ export const keys = {
     `${repo(name)}/_referrers/${digestPath(subject)}/${digestPath(d)}`,
   catalogEntry: (name: string) => `catalog/${name}`,
   catalog: "catalog/",
+  upload: (sessionId: string) => `uploads/${sessionId}`,
+  uploads: "uploads/",
+  blobs: "blobs/",
+  blobDataPrefix: "blob-data/",
+  repositories: "repositories/",
 };

@@ -125,6 +125,10 @@ export class UploadSessionCore implements UploadSessionApi {
     });
   }
 
+  async exists(): Promise<boolean> {
+    return (await this.load()) !== null;
+  }
+
   /** Alarm: abandon the session once it has been idle past its expiry. */
   async expire(): Promise<void> {
     const state = await this.load();
@@ -261,6 +265,9 @@ export class UploadSessionCore implements UploadSessionApi {
     const part = concatBytes([...tail, ...pending], state.tailLength + pendingLength);
     if (!state.multipartId) {
       state.multipartId = await this.objects.createMultipart(state.dataKey);
+      // Recorded before the session refers to it: R2 cannot list unfinished multipart uploads, and
+      // the garbage collector aborts recorded ones whose session is gone.
+      await this.objects.put(keys.upload(this.id), "", { key: state.dataKey, multipartId: state.multipartId, name: state.name });
       if (this.cancelled) await this.abortMultipart(state);
       await this.save(state);
     }
@@ -369,6 +376,7 @@ export class UploadSessionCore implements UploadSessionApi {
     const parts = [...state.parts];
     if (tail.length > 0) parts.push(await this.objects.uploadPart(state.dataKey, multipartId, parts.length + 1, tail));
     await this.objects.completeMultipart(state.dataKey, multipartId, parts);
+    await this.forgetMultipart();
   }
 
   /** Best effort: R2 also aborts forgotten multipart uploads itself after 7 days. */
@@ -376,9 +384,15 @@ export class UploadSessionCore implements UploadSessionApi {
     if (!state.multipartId) return;
     try {
       await this.objects.abortMultipart(state.dataKey, state.multipartId);
+      await this.forgetMultipart();
     } catch (err) {
       console.warn("abort multipart failed", err);
     }
+  }
+
+  /** The multipart upload is finished or aborted: its record (uploads/<id>) has done its job. */
+  private async forgetMultipart(): Promise<void> {
+    await this.objects.delete(keys.upload(this.id));
   }
 
   private async discard(state: SessionState): Promise<void> {

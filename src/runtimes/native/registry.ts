@@ -12,6 +12,7 @@ import type { ClientInfo } from "../../auth/failure-limiter";
 import { Authenticator } from "../../auth/authenticator";
 import { acceptSparseManifests, browsePageEnabled, requestBodyLimit, uploadConfig, type RegistrySettings } from "../../settings";
 import { RegistryStore } from "../../storage/registry-store";
+import { collectGarbage, gcConfig, type GcReport } from "../../extensions/gc";
 import { DataDirLock } from "./data-dir-lock";
 import { FilesystemObjectStore } from "./fs-store";
 import { LocalUploadSessions } from "./local-sessions";
@@ -33,6 +34,8 @@ export interface NativeRegistryOptions {
 
 export interface NativeRegistry {
   handle(request: Request, client?: ClientInfo): Promise<Response>;
+  /** One garbage collection now (what GC_INTERVAL_SECONDS runs on a timer). */
+  collectGarbage(options?: { dryRun?: boolean }): Promise<GcReport>;
   /** Stops the expiry sweep, waits for running requests, closes the database, releases the lock. */
   close(): Promise<void>;
 }
@@ -58,6 +61,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       multipartUploads: () => objects.multipartUploads(),
       sweepIntervalMs: options.sweepIntervalMs,
     });
+    const lifecycle = gcConfig(settings);
     const registry = createRegistry({
       store: new RegistryStore(objects),
       uploads: sessions,
@@ -68,13 +72,30 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       maxRequestBodyBytes,
       acceptSparseManifests: acceptSparseManifests(settings),
       browsePage: browsePageEnabled(settings),
+      lifecycle,
     });
     const db = database;
     let closed: Promise<void> | null = null;
+    const collect = (options: { dryRun?: boolean } = {}) => collectGarbage(objects, sessions, lifecycle, options);
+    // The scheduled collection (GC_INTERVAL_SECONDS, 0 = off); a failed run is logged and retried next time.
+    let collecting: Promise<unknown> | null = null;
+    const timer = lifecycle.intervalMs > 0
+      ? setInterval(() => {
+          if (collecting) return;
+          collecting = collect()
+            .then((r) => console.log(`gc: freed ${r.bytesFreed} bytes`, JSON.stringify(r.removed)))
+            .catch((err) => console.error("gc: scheduled collection failed", err))
+            .finally(() => (collecting = null));
+        }, lifecycle.intervalMs)
+      : null;
+    timer?.unref?.();
     return {
       handle: (request, client) => registry(request, client),
+      collectGarbage: collect,
       close() {
         closed ??= (async () => {
+          if (timer) clearInterval(timer);
+          await collecting;
           await sessions.close();
           db.close();
           lock.release();

@@ -9,6 +9,7 @@ import { RegistryStore } from "../../storage/registry-store";
 import { durableUploadSessions } from "../../../durable/upload-session";
 import { DurableFailureLimiter } from "../../../durable/auth-failures";
 import { MemoryFailureLimiter } from "../../auth/failure-limiter";
+import { collectGarbage, gcConfig } from "../../extensions/gc";
 
 export { UploadSession } from "../../../durable/upload-session";
 export { AuthFailureCounter } from "../../../durable/auth-failures";
@@ -40,7 +41,19 @@ async function buildRegistry(env: Env): Promise<Registry> {
     maxRequestBodyBytes: requestBodyLimit(env),
     browsePage: browsePageEnabled(env),
     acceptSparseManifests: acceptSparseManifests(env),
+    lifecycle: gcConfig(env),
   });
+}
+
+/**
+ * The Cron Trigger ([triggers] crons in wrangler.toml): one garbage collection. A run that hits a
+ * platform limit stops with the store consistent; the next trigger starts over and finishes.
+ */
+export async function scheduledCollection(env: Env): Promise<void> {
+  const objects = new R2ObjectStore(env.BUCKET);
+  const report = await collectGarbage(objects, durableUploadSessions(env.UPLOADS), gcConfig(env));
+  const { removed, bytesFreed, restoredLinks } = report;
+  console.log(`gc: freed ${bytesFreed} bytes`, JSON.stringify({ removed, restoredLinks }));
 }
 
 export default {
@@ -48,5 +61,8 @@ export default {
     // Cloudflare's edge sets CF-Connecting-IP to the client's address (the local front sets it too).
     const address = request.headers.get("CF-Connecting-IP") ?? undefined;
     return (await registryFor(env))(request, { address });
+  },
+  async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+    ctx.waitUntil(scheduledCollection(env));
   },
 } satisfies ExportedHandler<Env>;

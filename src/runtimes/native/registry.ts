@@ -12,7 +12,7 @@ import type { ClientInfo } from "../../auth/failure-limiter";
 import { Authenticator } from "../../auth/authenticator";
 import { acceptSparseManifests, browsePageEnabled, requestBodyLimit, uploadConfig, type RegistrySettings } from "../../settings";
 import { RegistryStore } from "../../storage/registry-store";
-import { collectGarbage, gcConfig, type GcReport } from "../../extensions/gc";
+import { collectGarbage, gcConfig, type GcReport, type RunOptions } from "../../extensions/gc";
 import { DataDirLock } from "./data-dir-lock";
 import { FilesystemObjectStore } from "./fs-store";
 import { LocalUploadSessions } from "./local-sessions";
@@ -35,7 +35,7 @@ export interface NativeRegistryOptions {
 export interface NativeRegistry {
   handle(request: Request, client?: ClientInfo): Promise<Response>;
   /** One garbage collection now (what GC_INTERVAL_SECONDS runs on a timer). */
-  collectGarbage(options?: { dryRun?: boolean }): Promise<GcReport>;
+  collectGarbage(options?: RunOptions): Promise<GcReport>;
   /** Stops the expiry sweep, waits for running requests, closes the database, releases the lock. */
   close(): Promise<void>;
 }
@@ -76,7 +76,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
     });
     const db = database;
     let closed: Promise<void> | null = null;
-    const collect = (options: { dryRun?: boolean } = {}) => collectGarbage(objects, sessions, lifecycle, options);
+    const collect = (options: RunOptions = {}) => collectGarbage(objects, sessions, lifecycle, options);
     // The scheduled collection (GC_INTERVAL_SECONDS, 0 = off); a failed run is logged and retried next time.
     let collecting: Promise<unknown> | null = null;
     const timer = lifecycle.intervalMs > 0

@@ -160,3 +160,31 @@ describe("operator endpoint and schedule", () => {
 });
 
 void MiB;
+
+describe("operator right", () => {
+  it("only a caller holding admin on * may collect or read usage; * as actions is not admin", async () => {
+    const { registryWith, userEntry, basic } = await import("./auth-helpers");
+    const registry = await registryWith({
+      AUTH_MODE: "basic",
+      AUTH_USERS: JSON.stringify([
+        await userEntry("root", "pw-root", ["pull", "admin"]),
+        await userEntry("alice", "pw-alice", ["*"]),
+        await userEntry("bob", "pw-bob", ["pull"]),
+      ]),
+      AUTH_RULES: JSON.stringify([{ repository: "team/*", users: ["bob"], actions: ["admin"] }]),
+    });
+    const call = (path: string, method: string, auth?: string) =>
+      registry(new Request(h.BASE + path, { method, headers: auth ? { Authorization: auth } : {} }));
+    for (const [path, method] of [["/v2/_registry/gc?dry-run=true", "POST"], ["/v2/_registry/usage", "GET"]] as const) {
+      const anonymous = await call(path, method);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get("WWW-Authenticate")).toMatch(/^Basic/);
+      await h.expectError(await call(path, method, basic("alice", "pw-alice")), 403, "DENIED");
+      await h.expectError(await call(path, method, basic("bob", "pw-bob")), 403, "DENIED");
+      await h.expectError(await call(path, method, basic("root", "wrong")), 401, "UNAUTHORIZED");
+      const ok = await call(path, method, basic("root", "pw-root"));
+      expect(ok.status, path).toBe(200);
+      await ok.arrayBuffer();
+    }
+  });
+});

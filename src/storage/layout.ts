@@ -39,4 +39,6 @@ export const keys = {
   blobs: "blobs/",
   blobDataPrefix: "blob-data/",
   repositories: "repositories/",
+  /** Where a garbage collection that ran out of budget goes on (src/extensions/gc/). */
+  gcCursor: "gc/cursor",
 };

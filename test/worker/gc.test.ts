@@ -4,6 +4,7 @@
 import { SELF, createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { Collector } from "../../src/extensions/gc/collector";
+import { collectGarbage, gcConfig } from "../../src/extensions/gc";
 import worker from "../../src/runtimes/workers/index";
 import { R2ObjectStore } from "../../src/runtimes/workers/r2";
 import { durableUploadSessions } from "../../durable/upload-session";
@@ -81,6 +82,50 @@ describe("the collector on R2", () => {
     const pulled = await h.call("GET", `/v2/${keep}/manifests/v1`, { headers: { Accept: h.MT.ociManifest } });
     h.expectSameBytes(await h.bodyBytes(pulled), kept.bytes, "manifest");
     for (const blob of [kept.config, ...kept.layers]) h.expectSameBytes(await h.getBlobBytes(keep, blob.digest), blob.bytes, blob.digest);
+  });
+});
+
+describe("a collection split over invocations (GC_OPERATIONS_PER_RUN)", () => {
+  it("stops when its budget is spent, leaves a cursor, goes on from it, and ends with exactly the garbage gone", async () => {
+    const kept = [];
+    const expected: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const keep = h.uniqueRepo(`pk${i}`);
+      kept.push({ repo: keep, image: await h.pushImage(keep, "v1") });
+      const gone = h.uniqueRepo(`pg${i}`);
+      const image = await h.pushImage(gone, "v1");
+      await h.drain(await h.call("DELETE", `/v2/${gone}/manifests/${image.digest}`));
+      for (const d of [image.config.digest, ...image.layers.map((l) => l.digest)]) {
+        expected.push(`repositories/${gone}/_layers/sha256/${hexOf(d)}`, `blobs/sha256/${hexOf(d)}`);
+      }
+      expected.push(`blobs/sha256/${hexOf(image.digest)}`, `catalog/${gone}`);
+    }
+    expected.sort();
+    const before = await allKeys();
+    const store = new R2ObjectStore(env.BUCKET);
+    const config = { ...gcConfig({}), operationsPerRun: 50 };
+    const later = () => Date.now() + 2 * DAY;
+    let invocations = 0;
+    let removed = 0;
+    for (;;) {
+      const report = await collectGarbage(store, durableUploadSessions(env.UPLOADS), config, { now: later });
+      invocations += 1;
+      removed += report.keys.length;
+      if (report.complete) break;
+      expect(JSON.parse(await (await env.BUCKET.get("gc/cursor"))!.text())).toEqual(report.cursor);
+      // Consistent between invocations: every kept image pulls.
+      for (const { repo, image } of kept) h.expectSameBytes(await h.getBlobBytes(repo, image.layers[0]!.digest), image.layers[0]!.bytes);
+      expect(invocations).toBeLessThan(50);
+    }
+    expect(invocations).toBeGreaterThan(1);
+    expect(await env.BUCKET.head("gc/cursor")).toBeNull();
+    const after = await allKeys();
+    expect(before.filter((k) => !after.includes(k))).toEqual(expected);
+    expect(removed).toBe(expected.length);
+    for (const { repo, image } of kept) {
+      const res = await h.call("GET", `/v2/${repo}/manifests/v1`, { headers: { Accept: h.MT.ociManifest } });
+      h.expectSameBytes(await h.bodyBytes(res), image.bytes, repo);
+    }
   });
 });
 

@@ -4,15 +4,17 @@
 //
 // One run, in this order (each deletion removes only garbage, so a run stopped anywhere leaves a
 // consistent store and the next run finishes the job):
-//   1. list blobs/ (what exists, with pointer locations)
-//   2. per repository: retention (tags, then untagged manifests), dangling tags and referrer
-//      entries, blob links no live manifest lists
-//   3. recheck: list every repository's links again; links made since the run began spare their
-//      blobs, and a blob link step 2 removed that a manifest pushed meanwhile lists is put back
-//   4. blobs nothing links (pointer first, then the multipart object holding its bytes)
-//   5. blob-data/ objects no pointer names whose session is gone
-//   6. uploads/ records whose session is gone: abort the multipart upload, drop the record
-//   7. catalog entries of repositories with nothing left
+//   1. per repository (catalog order; a budget may stop the run between repositories and hand back
+//      a cursor): retention (tags, then untagged manifests), dangling tags and referrer entries,
+//      blob links no manifest of the repository lists
+//   2. blob links removed in step 1 that a manifest pushed meanwhile lists are put back
+//   3. list blobs/ (what exists, with pointer locations)
+//   4. list every repository's links again: whatever they name is live, so a blob linked during
+//      the run (a push or mount of bytes that already existed) stays
+//   5. blobs nothing links (pointer first, then the multipart object holding its bytes)
+//   6. blob-data/ objects no pointer names whose session is gone
+//   7. uploads/ records whose session is gone: abort the multipart upload, drop the record
+//   8. catalog entries of repositories with nothing left
 // Everything written or linked within the grace window is left alone.
 import { formatDigest, parseDigest } from "../../oci/digest";
 import { keys } from "../../storage/layout";
@@ -30,6 +32,20 @@ export interface CollectorOptions {
   now?: () => number;
   /** Called before each deletion with what it removes; a throw stops the run there (tests). */
   beforeDelete?(step: Step, keys: string[]): Promise<void> | void;
+  /**
+   * Store operations this invocation may spend (Workers: subrequests). Checked between
+   * repositories and before the sweep; when spent, the run stops and reports a cursor to go on from.
+   */
+  budget?: number;
+  /** Where an earlier invocation of this run stopped. */
+  cursor?: GcCursor | null;
+}
+
+/** Where a run that hit its budget goes on: the repositories after `after`, then the sweep. */
+export interface GcCursor {
+  startedAt: number;
+  phase: "repositories" | "sweep";
+  after?: string;
 }
 
 export type Step = "tags" | "manifests" | "referrers" | "layerLinks" | "blobs" | "blobData" | "uploads" | "catalog";
@@ -49,6 +65,9 @@ export interface GcReport {
   /** The removed keys (at most MAX_REPORTED_KEYS). */
   keys: string[];
   keysTruncated: boolean;
+  /** False when the budget ran out: run again with `cursor` to finish (the store is consistent meanwhile). */
+  complete: boolean;
+  cursor?: GcCursor;
 }
 
 const MAX_REPORTED_KEYS = 1000;
@@ -137,21 +156,32 @@ async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Prom
 export class Collector {
   private readonly now: () => number;
   private readonly refsCache = new Map<string, ManifestRefs>();
+  private readonly objects: ObjectStore;
+  private count = 0;
 
   constructor(
-    private readonly objects: ObjectStore,
+    store: ObjectStore,
     private readonly options: CollectorOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.objects = countingStore(store, () => (this.count += 1));
+  }
+
+  /** Store operations made so far (what the budget counts). */
+  operations(): number {
+    return this.count;
   }
 
   async run(): Promise<GcReport> {
-    const started = this.now();
-    const cutoff = started - this.options.graceMs;
+    const invoked = this.now();
+    const cursor: GcCursor = this.options.cursor ? { ...this.options.cursor } : { startedAt: invoked, phase: "repositories" };
+    // A run continued from a cursor keeps its first cutoff: older, so it only ever spares more.
+    const cutoff = cursor.startedAt - this.options.graceMs;
     const old = (o: { uploaded: number }) => o.uploaded < cutoff;
+    const objects = this.objects;
     const report: GcReport = {
       dryRun: this.options.dryRun === true,
-      startedAt: new Date(started).toISOString(),
+      startedAt: new Date(cursor.startedAt).toISOString(),
       finishedAt: "",
       graceSeconds: Math.round(this.options.graceMs / 1000),
       repositories: 0,
@@ -160,29 +190,71 @@ export class Collector {
       restoredLinks: 0,
       keys: [],
       keysTruncated: false,
+      complete: false,
+    };
+    const overBudget = () => this.options.budget !== undefined && this.operations() >= this.options.budget;
+    const stopHere = () => {
+      report.cursor = { ...cursor };
+      report.finishedAt = new Date(this.now()).toISOString();
+      return report;
     };
     // Keys removed by this run (a dry run only pretends): later steps see the store as it would be.
     const gone = new Set<string>();
-    const remove = async (step: Step, objects: { key: string; size: number }[]) => {
-      if (objects.length === 0) return;
-      const keyList = objects.map((o) => o.key);
+    const remove = async (step: Step, doomed: { key: string; size: number }[]) => {
+      if (doomed.length === 0) return;
+      const keyList = doomed.map((o) => o.key);
       for (let at = 0; at < keyList.length; at += DELETE_BATCH) {
         const batch = keyList.slice(at, at + DELETE_BATCH);
         await this.options.beforeDelete?.(step, batch);
-        if (!report.dryRun) await this.objects.delete(batch);
+        if (!report.dryRun) await objects.delete(batch);
       }
-      report.removed[step] += objects.length;
+      report.removed[step] += doomed.length;
       for (const key of keyList) gone.add(key);
-      for (const o of objects) report.bytesFreed += o.size;
+      for (const o of doomed) report.bytesFreed += o.size;
       for (const key of keyList) {
         if (report.keys.length < MAX_REPORTED_KEYS) report.keys.push(key);
         else report.keysTruncated = true;
       }
     };
 
-    // 1. What is stored. Blobs written after this listing are never candidates.
+    // 1. Each repository's own objects, in catalog order from the cursor; a budget stops between repositories.
+    if (cursor.phase === "repositories") {
+      const removedLinks = new Map<string, ObjectInfo>(); // blob link key → the link, to put back if needed
+      const done: string[] = [];
+      let finished = false;
+      for (let startAfter = cursor.after === undefined ? undefined : keys.catalogEntry(cursor.after); ;) {
+        const page = await objects.list(keys.catalog, { startAfter });
+        let stopped = false;
+        for (const entry of page.objects) {
+          if (overBudget()) {
+            stopped = true;
+            break;
+          }
+          const name = entry.key.slice(keys.catalog.length);
+          await this.collectRepository(name, old, removedLinks, remove);
+          done.push(name);
+          cursor.after = name;
+          report.repositories += 1;
+        }
+        if (stopped) break;
+        if (!page.truncated || page.objects.length === 0) {
+          finished = true;
+          break;
+        }
+        startAfter = page.objects[page.objects.length - 1]!.key;
+      }
+      // 2. A manifest pushed while its blob links were being removed (it checked them just before)
+      // gets them back: the race lasts milliseconds, so this invocation's removals are the ones to check.
+      await this.restoreLinks(done, invoked, removedLinks, gone, report);
+      if (!finished) return stopHere();
+      cursor.phase = "sweep";
+      delete cursor.after;
+      if (overBudget()) return stopHere();
+    }
+
+    // 3. What is stored. Blobs written after this listing are never candidates.
     const blobs = new Map<string, BlobEntry>();
-    for (const o of await listAll(this.objects, keys.blobs, true)) {
+    for (const o of await listAll(objects, keys.blobs, true)) {
       const entry: BlobEntry = { size: o.size, uploaded: o.uploaded };
       if (o.metadata.location) {
         entry.location = o.metadata.location;
@@ -191,49 +263,27 @@ export class Collector {
       blobs.set(o.key, entry);
     }
 
-    // 2. Mark and sweep each repository's own objects.
-    const live = new Set<string>(); // blob keys some repository links
-    const removedLinks = new Map<string, ObjectInfo>(); // layer link key → the link, to put back if needed
-    const emptied = new Set<string>();
-    const repositories = (await listAll(this.objects, keys.catalog)).map((o) => ({ name: o.key.slice(keys.catalog.length), entry: o }));
-    report.repositories = repositories.length;
-    for (const { name, entry } of repositories) {
-      const left = await this.collectRepository(name, old, blobs, live, removedLinks, remove);
-      if (left === 0 && old(entry)) emptied.add(name);
-    }
-
-    // 3. Recheck: links made while the run went on (a push, a mount) keep their blobs.
-    for (const o of await listAll(this.objects, keys.catalog)) {
-      const name = o.key.slice(keys.catalog.length);
-      const manifestLinks = (await listAll(this.objects, keys.manifestLinks(name))).filter((l) => !gone.has(l.key));
-      const layerLinks = (await listAll(this.objects, keys.layerLinks(name))).filter((l) => !gone.has(l.key));
-      for (const link of manifestLinks) {
-        const digest = digestOfPath(link.key.slice(keys.manifestLinks(name).length));
-        if (!digest) continue;
-        live.add(blobKey(digest));
-        if (link.uploaded < started) continue;
-        // Pushed since the run began: the blob links it needs must exist.
-        const refs = await this.refs(digest);
-        for (const blob of refs?.blobs ?? []) {
-          const linkKey = keys.layerLink(name, parseDigest(blob));
-          const removed = removedLinks.get(linkKey);
-          if (!removed) continue;
-          if (!report.dryRun) await this.objects.put(linkKey, "", removed.metadata);
-          removedLinks.delete(linkKey);
-          gone.delete(linkKey);
-          emptied.delete(name);
-          report.restoredLinks += 1;
-          live.add(blobKey(blob));
+    // 4. Every link, listed after the blobs: a blob linked by then (a push, a mount of old bytes) is live.
+    const live = new Set<string>();
+    const emptied: string[] = [];
+    for (const entry of await listAll(objects, keys.catalog)) {
+      const name = entry.key.slice(keys.catalog.length);
+      let left = 0;
+      for (const prefix of [keys.manifestLinks(name), keys.layerLinks(name)]) {
+        for (const link of await listAll(objects, prefix)) {
+          if (gone.has(link.key)) continue;
+          left += 1;
+          const digest = digestOfPath(link.key.slice(prefix.length));
+          if (digest) live.add(blobKey(digest));
         }
       }
-      for (const link of layerLinks) {
-        const digest = digestOfPath(link.key.slice(keys.layerLinks(name).length));
-        if (digest) live.add(blobKey(digest));
+      if (left === 0 && old(entry)) {
+        const tags = (await listAll(objects, keys.tags(name))).filter((t) => !gone.has(t.key));
+        if (tags.length === 0) emptied.push(name);
       }
-      if (manifestLinks.length > 0 || layerLinks.length > 0) emptied.delete(name);
     }
 
-    // 4. Blobs no repository links: the pointer first, so a stop in between leaves only blob-data garbage.
+    // 5. Blobs no repository links: the pointer first, so a stop in between leaves only blob-data garbage.
     const doomedBlobs: { key: string; size: number }[] = [];
     const doomedData: { key: string; size: number }[] = [];
     const pointed = new Set<string>();
@@ -248,36 +298,36 @@ export class Collector {
     await remove("blobs", doomedBlobs);
     await remove("blobData", doomedData);
 
-    // 5. Multipart objects no pointer names (a session that completed and died before publishing,
+    // 6. Multipart objects no pointer names (a session that completed and died before publishing,
     // or a digest that did not match), once old and their session is gone.
     const doomedSet = new Set(doomedData.map((d) => d.key));
     let strays: { key: string; size: number }[] = [];
-    for (const o of await listAll(this.objects, keys.blobDataPrefix)) {
+    for (const o of await listAll(objects, keys.blobDataPrefix)) {
       if (pointed.has(o.key) || doomedSet.has(o.key) || !old(o)) continue;
       const id = o.key.slice(keys.blobDataPrefix.length);
       if (await this.options.sessionExists(id)) continue;
       strays.push({ key: o.key, size: o.size });
     }
     if (strays.length > 0) {
-      // Blobs published after step 1 name their data too.
+      // Blobs published after step 3 name their data too.
       const since = new Set<string>();
-      for (const o of await listAll(this.objects, keys.blobs, true)) {
+      for (const o of await listAll(objects, keys.blobs, true)) {
         if (!gone.has(o.key) && o.metadata.location) since.add(o.metadata.location);
       }
       strays = strays.filter((s) => !since.has(s.key));
     }
     await remove("blobData", strays);
 
-    // 6. Unfinished multipart uploads of sessions that no longer exist.
+    // 7. Unfinished multipart uploads of sessions that no longer exist.
     const abandoned: { key: string; size: number }[] = [];
-    for (const o of await listAll(this.objects, keys.uploads, true)) {
+    for (const o of await listAll(objects, keys.uploads, true)) {
       if (!old(o)) continue;
       const id = o.key.slice(keys.uploads.length);
       if (await this.options.sessionExists(id)) continue;
       if (!report.dryRun && o.metadata.key && o.metadata.multipartId) {
         await this.options.beforeDelete?.("uploads", [o.key]);
         try {
-          await this.objects.abortMultipart(o.metadata.key, o.metadata.multipartId);
+          await objects.abortMultipart(o.metadata.key, o.metadata.multipartId);
         } catch (err) {
           // Already gone (aborted by the session's own sweep, or R2's 7-day expiry): the record goes anyway.
           console.warn(`gc: aborting multipart upload ${o.metadata.multipartId} failed`, err);
@@ -287,25 +337,45 @@ export class Collector {
     }
     await remove("uploads", abandoned);
 
-    // 7. Repositories with nothing left leave the catalog.
-    await remove("catalog", [...emptied].map((name) => ({ key: keys.catalogEntry(name), size: 0 })));
+    // 8. Repositories with nothing left leave the catalog.
+    await remove("catalog", emptied.map((name) => ({ key: keys.catalogEntry(name), size: 0 })));
 
+    report.complete = true;
     report.finishedAt = new Date(this.now()).toISOString();
     return report;
   }
 
+  /** Puts back blob links this invocation removed that a manifest pushed since `since` lists. */
+  private async restoreLinks(names: string[], since: number, removedLinks: Map<string, ObjectInfo>, gone: Set<string>, report: GcReport): Promise<void> {
+    if (removedLinks.size === 0) return;
+    for (const name of names) {
+      const prefix = keys.manifestLinks(name);
+      for (const link of await listAll(this.objects, prefix)) {
+        if (link.uploaded < since || gone.has(link.key)) continue;
+        const digest = digestOfPath(link.key.slice(prefix.length));
+        const refs = digest ? await this.refs(digest) : null;
+        for (const blob of refs?.blobs ?? []) {
+          const linkKey = keys.layerLink(name, parseDigest(blob));
+          const removed = removedLinks.get(linkKey);
+          if (!removed) continue;
+          if (!report.dryRun) await this.objects.put(linkKey, "", removed.metadata);
+          removedLinks.delete(linkKey);
+          gone.delete(linkKey);
+          report.restoredLinks += 1;
+        }
+      }
+    }
+  }
+
   /**
-   * Retention, dangling entries and unlisted blob links of one repository; adds the blobs it still
-   * links to `live`. Returns how many tags, manifests and blob links are left.
+   * Retention, dangling entries and unlisted blob links of one repository.
    */
   private async collectRepository(
     name: string,
     old: (o: { uploaded: number }) => boolean,
-    blobs: Map<string, BlobEntry>,
-    live: Set<string>,
     removedLinks: Map<string, ObjectInfo>,
     remove: (step: Step, objects: { key: string; size: number }[]) => Promise<void>,
-  ): Promise<number> {
+  ): Promise<void> {
     const manifestPrefix = keys.manifestLinks(name);
     const tagPrefix = keys.tags(name);
     const layerPrefix = keys.layerLinks(name);
@@ -367,24 +437,14 @@ export class Collector {
 
     // Blob links: live while a manifest of the repository lists them, or while young (a push in progress).
     const listed = new Set<string>();
-    for (const digest of manifests.keys()) {
-      live.add(blobKey(digest));
-      for (const blob of refsOf.get(digest)?.blobs ?? []) listed.add(blob);
-    }
-    const layerLinks = await listAll(this.objects, layerPrefix, true);
+    for (const digest of manifests.keys()) for (const blob of refsOf.get(digest)?.blobs ?? []) listed.add(blob);
     const doomedLinks: ObjectInfo[] = [];
-    for (const link of layerLinks) {
+    for (const link of await listAll(this.objects, layerPrefix, true)) {
       const digest = digestOfPath(link.key.slice(layerPrefix.length));
-      if (!digest) continue;
-      const key = blobKey(digest);
-      const stored = blobs.has(key);
-      if (listed.has(digest) && stored) live.add(key);
-      else if (!old(link)) live.add(key);
-      else doomedLinks.push(link); // unlisted, or dangling (its blob is gone)
+      if (digest && !listed.has(digest) && old(link)) doomedLinks.push(link);
     }
     await remove("layerLinks", doomedLinks);
     for (const link of doomedLinks) removedLinks.set(link.key, link);
-    return tags.length + manifests.size + layerLinks.length - doomedLinks.length;
   }
 
   /** The references of a stored manifest (cached per run); null when its bytes are missing. */
@@ -416,3 +476,21 @@ function reachable(roots: string[], manifests: Map<string, ObjectInfo>, refsOf: 
   return seen;
 }
 
+/** The store, counting each call (a delete per 1,000 keys, as R2 takes them). */
+function countingStore(store: ObjectStore, tick: () => void): ObjectStore {
+  return {
+    head: (key) => (tick(), store.head(key)),
+    get: (key, range) => (tick(), store.get(key, range)),
+    put: (key, body, metadata) => (tick(), store.put(key, body, metadata)),
+    delete: (keyList) => {
+      const n = Array.isArray(keyList) ? Math.max(1, Math.ceil(keyList.length / 1000)) : 1;
+      for (let i = 0; i < n; i++) tick();
+      return store.delete(keyList);
+    },
+    list: (prefix, options) => (tick(), store.list(prefix, options)),
+    createMultipart: (key) => (tick(), store.createMultipart(key)),
+    uploadPart: (key, id, n, data) => (tick(), store.uploadPart(key, id, n, data)),
+    completeMultipart: (key, id, parts) => (tick(), store.completeMultipart(key, id, parts)),
+    abortMultipart: (key, id) => (tick(), store.abortMultipart(key, id)),
+  };
+}

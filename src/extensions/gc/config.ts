@@ -11,6 +11,11 @@ export interface GcSettings {
   RETENTION_JSON?: string;
   /** Comma-separated tag patterns (`*` = any characters) whose tags never move and are never deleted. */
   IMMUTABLE_TAGS?: string;
+  /**
+   * Store operations one collection invocation may spend before it stops and hands over to the
+   * next (a cursor in the store). Workers default 900 (subrequest limits); native default: no limit.
+   */
+  GC_OPERATIONS_PER_RUN?: string;
 }
 
 /** Glob over tag names: `*` matches any run of characters. */
@@ -40,6 +45,8 @@ export interface GcConfig {
   intervalMs: number;
   retention: RetentionRule[];
   immutableTags: TagPattern[];
+  /** Absent: a run does everything at once. */
+  operationsPerRun?: number;
 }
 
 const DAY_SECONDS = 86_400;
@@ -49,7 +56,7 @@ const MAX_PATTERN_LENGTH = 256;
 function seconds(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) throw new Error(`${name} must be a whole number of seconds, got ${raw.slice(0, 100)}`);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) throw new Error(`${name} must be a whole number, got ${raw.slice(0, 100)}`);
   return value;
 }
 
@@ -62,8 +69,16 @@ function interval(raw: string | undefined): number {
   return value * 1000;
 }
 
-export function gcConfig(settings: GcSettings): GcConfig {
+/** `runtimeDefaults.operationsPerRun`: what the runtime's limits allow when the setting is unset. */
+export function gcConfig(settings: GcSettings, runtimeDefaults: { operationsPerRun?: number } = {}): GcConfig {
+  const raw = settings.GC_OPERATIONS_PER_RUN;
+  let operationsPerRun = runtimeDefaults.operationsPerRun;
+  if (raw !== undefined && raw !== "") {
+    operationsPerRun = seconds(raw, "GC_OPERATIONS_PER_RUN", 0);
+    if (operationsPerRun < 50) throw new Error(`GC_OPERATIONS_PER_RUN must be at least 50, got ${raw}`);
+  }
   return {
+    ...(operationsPerRun !== undefined ? { operationsPerRun } : {}),
     graceMs: seconds(settings.GC_GRACE_SECONDS, "GC_GRACE_SECONDS", DAY_SECONDS) * 1000,
     intervalMs: interval(settings.GC_INTERVAL_SECONDS),
     retention: retentionRules(settings.RETENTION_JSON),

@@ -7,7 +7,8 @@ import type { RegistryContext } from "../../context";
 import { RegistryError } from "../../oci/errors";
 import type { ObjectStore } from "../../storage/object-store";
 import type { UploadSessions } from "../../uploads/sessions";
-import { Collector, type GcReport, type Step } from "./collector";
+import { Collector, type GcCursor, type GcReport, type Step } from "./collector";
+import { keys } from "../../storage/layout";
 import type { GcConfig } from "./config";
 import { storageUsage } from "./usage";
 
@@ -22,6 +23,23 @@ export interface RunOptions {
   dryRun?: boolean;
   /** Tests: called before each deletion; a throw stops the run there. */
   beforeDelete?: (step: Step, keys: string[]) => Promise<void> | void;
+  /** Tests: the clock the collector reads (R2 cannot backdate objects). */
+  now?: () => number;
+}
+
+/** Where a budgeted run (GC_OPERATIONS_PER_RUN) goes on next time; outside every prefix the collector sweeps. */
+const CURSOR_KEY = keys.gcCursor;
+
+async function readCursor(objects: ObjectStore): Promise<GcCursor | null> {
+  const stored = await objects.get(CURSOR_KEY);
+  if (!stored) return null;
+  try {
+    const c = JSON.parse(await new Response(stored.body).text()) as GcCursor;
+    if (typeof c.startedAt === "number" && (c.phase === "repositories" || c.phase === "sweep") && (c.after === undefined || typeof c.after === "string")) return c;
+  } catch {
+    // unreadable: start over
+  }
+  return null;
 }
 
 /** One collection at a time per store in this isolate or process: a second caller waits for the running one. */
@@ -31,17 +49,29 @@ const running = new WeakMap<ObjectStore, Promise<GcReport>>();
 export async function collectGarbage(objects: ObjectStore, uploads: UploadSessions, config: GcConfig, options: RunOptions = {}): Promise<GcReport> {
   const busy = running.get(objects);
   if (busy) await busy.catch(() => {});
-  const run = new Collector(objects, {
-    graceMs: config.graceMs,
-    retention: config.retention,
-    immutableTags: config.immutableTags,
-    dryRun: options.dryRun,
-    beforeDelete: options.beforeDelete,
-    sessionExists: async (id) => {
-      const session = uploads.get(id);
-      return session ? session.exists() : false;
-    },
-  }).run();
+  // A dry run always looks at everything at once; real runs with a budget go on from the cursor.
+  const budgeted = config.operationsPerRun !== undefined && !options.dryRun;
+  const run = (async () => {
+    const report = await new Collector(objects, {
+      graceMs: config.graceMs,
+      retention: config.retention,
+      immutableTags: config.immutableTags,
+      dryRun: options.dryRun,
+      beforeDelete: options.beforeDelete,
+      now: options.now,
+      budget: budgeted ? config.operationsPerRun : undefined,
+      cursor: budgeted ? await readCursor(objects) : null,
+      sessionExists: async (id) => {
+        const session = uploads.get(id);
+        return session ? session.exists() : false;
+      },
+    }).run();
+    if (budgeted) {
+      if (report.cursor) await objects.put(CURSOR_KEY, JSON.stringify(report.cursor));
+      else await objects.delete(CURSOR_KEY);
+    }
+    return report;
+  })();
   running.set(objects, run);
   try {
     return await run;

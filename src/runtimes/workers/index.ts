@@ -41,7 +41,7 @@ async function buildRegistry(env: Env): Promise<Registry> {
     maxRequestBodyBytes: requestBodyLimit(env),
     browsePage: browsePageEnabled(env),
     acceptSparseManifests: acceptSparseManifests(env),
-    lifecycle: gcConfig(env),
+    lifecycle: workersGcConfig(env),
   });
 }
 
@@ -51,9 +51,16 @@ async function buildRegistry(env: Env): Promise<Registry> {
  */
 export async function scheduledCollection(env: Env): Promise<void> {
   const objects = new R2ObjectStore(env.BUCKET);
-  const report = await collectGarbage(objects, durableUploadSessions(env.UPLOADS), gcConfig(env));
+  const report = await collectGarbage(objects, durableUploadSessions(env.UPLOADS), workersGcConfig(env));
   const { removed, bytesFreed, restoredLinks } = report;
-  console.log(`gc: freed ${bytesFreed} bytes`, JSON.stringify({ removed, restoredLinks }));
+  console.log(`gc: freed ${bytesFreed} bytes${report.complete ? "" : " (continues at the next trigger)"}`, JSON.stringify({ removed, restoredLinks }));
+}
+
+/** A collection stops after this many R2 operations and hands over to the next (subrequest limits). */
+const GC_OPERATIONS_PER_INVOCATION = 900;
+
+function workersGcConfig(env: Env) {
+  return gcConfig(env, { operationsPerRun: GC_OPERATIONS_PER_INVOCATION });
 }
 
 export default {

@@ -126,7 +126,9 @@ export class Principal {
 
 export type Scope =
   | { type: "repository"; name: string; actions: Action[] }
-  | { type: "registry"; name: "catalog"; actions: ["*"] };
+  | { type: "registry"; name: "catalog"; actions: ["*"] }
+  /** The operator right (src/extensions/gc/) in token mode. */
+  | { type: "registry"; name: "admin"; actions: ["*"] };
 
 /** "repository:team/app:pull,push" → scope; names may not contain ':', actions follow the last ':'. */
 export function parseScope(text: string): Scope | null {
@@ -139,10 +141,14 @@ export function parseScope(text: string): Scope | null {
   if (type === "registry" && name === "catalog" && words.includes("*")) {
     return { type: "registry", name: "catalog", actions: ["*"] };
   }
+  if (type === "registry" && name === "admin" && words.includes("*")) {
+    return { type: "registry", name: "admin", actions: ["*"] };
+  }
   // "repository(plugin)" is an old docker variant of the same resource type.
   if (type === "repository" || type === "repository(plugin)") {
     if (!name) return null;
-    return { type: "repository", name, actions: parseActions(words) };
+    // "admin" is never a repository's action: the operator right travels as registry:admin:*.
+    return { type: "repository", name, actions: parseActions(words).filter((a) => a !== "admin") };
   }
   return null;
 }

@@ -233,3 +233,30 @@ describe("operator right", () => {
     }
   });
 });
+
+describe("operator right in token mode", () => {
+  it("the token service grants registry:admin:* to operators only, and the challenge asks for it", async () => {
+    const { Client, basic, bearer, keyPair, registryWith, userEntry } = await import("./auth-helpers");
+    const signing = await keyPair("ES256");
+    const anon = new Client(await registryWith({
+      AUTH_MODE: "token",
+      AUTH_TOKEN_SIGNING_KEY: JSON.stringify(signing.privateJwk),
+      AUTH_SERVICE: "registry",
+      AUTH_TOKEN_REALM: "http://registry/token",
+      AUTH_USERS: JSON.stringify([await userEntry("root", "pw-root", ["pull", "admin"]), await userEntry("alice", "pw-alice", ["*"])]),
+    }));
+    const challenge = await anon.call("POST", "/v2/_registry/gc?dry-run=true");
+    expect(challenge.status).toBe(401);
+    expect(challenge.headers.get("WWW-Authenticate")).toContain('scope="registry:admin:*"');
+    const token = async (user: string, password: string) => {
+      const res = await anon.as(basic(user, password)).call("GET", "/token?service=registry&scope=registry:admin:*");
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { token: string }).token;
+    };
+    const root = await token("root", "pw-root");
+    const ok = await anon.as(bearer(root)).call("POST", "/v2/_registry/gc?dry-run=true");
+    expect(ok.status).toBe(200);
+    await ok.arrayBuffer();
+    await h.expectError(await anon.as(bearer(await token("alice", "pw-alice"))).call("POST", "/v2/_registry/gc?dry-run=true"), 403, "DENIED");
+  });
+});

@@ -70,6 +70,6 @@ export default {
     return (await registryFor(env))(request, { address });
   },
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-    ctx.waitUntil(scheduledCollection(env));
+    ctx.waitUntil(scheduledCollection(env).catch((err) => console.error("gc: scheduled collection failed", err)));
   },
 } satisfies ExportedHandler<Env>;

@@ -172,6 +172,24 @@ describe("garbage collection on the native runtime", () => {
     });
   });
 
+  it("GC_INTERVAL_SECONDS runs the collector on a timer started by createNativeRegistry; close() stops it", async () => {
+    const dir = dataDir("gc-timer");
+    const garbage = await buildGarbage(dir);
+    const before = storeFiles(dir);
+    const registry = await open(dir, { GC_INTERVAL_SECONDS: "1" });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (storeFiles(dir).length > before.length - garbage.files.size && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const after = storeFiles(dir);
+      expect(before.filter((f) => !after.includes(f)).sort()).toEqual([...garbage.files].sort());
+      await assertAllPull(registry, garbage);
+    } finally {
+      await registry.close();
+    }
+  });
+
   it("stopped at any step, the store stays consistent and the next run frees the rest", async () => {
     const steps = ["tags", "referrers", "layerLinks", "blobs", "blobData", "uploads", "catalog"] as const;
     const dir = dataDir("gc-steps");

@@ -111,6 +111,7 @@ export class UploadSessionCore implements UploadSessionApi {
         await this.registry.link(state.name, expected, blob);
         await this.storage.deleteAll();
         this.state = null;
+        if (state.multipartId) await this.forgetMultipart();
         return { size: state.offset };
       }),
     );
@@ -253,6 +254,7 @@ export class UploadSessionCore implements UploadSessionApi {
       await this.abortMultipart(committed);
       delete committed.multipartId;
       await this.save(committed);
+      await this.forgetMultipart();
     } catch (err) {
       console.warn("could not drop the parts of a failed chunk", err); // the chunk's own error is what the client needs
     }
@@ -268,7 +270,10 @@ export class UploadSessionCore implements UploadSessionApi {
       // Recorded before the session refers to it: R2 cannot list unfinished multipart uploads, and
       // the garbage collector aborts recorded ones whose session is gone.
       await this.objects.put(keys.upload(this.id), "", { key: state.dataKey, multipartId: state.multipartId, name: state.name });
-      if (this.cancelled) await this.abortMultipart(state);
+      if (this.cancelled) {
+        await this.abortMultipart(state);
+        await this.forgetMultipart();
+      }
       await this.save(state);
     }
     const uploaded = await this.objects.uploadPart(state.dataKey, state.multipartId, state.parts.length + 1, part);
@@ -384,21 +389,28 @@ export class UploadSessionCore implements UploadSessionApi {
     if (!state.multipartId) return;
     try {
       await this.objects.abortMultipart(state.dataKey, state.multipartId);
-      await this.forgetMultipart();
     } catch (err) {
       console.warn("abort multipart failed", err);
     }
   }
 
-  /** The multipart upload is finished or aborted: its record (uploads/<id>) has done its job. */
+  /**
+   * The multipart upload is finished or aborted: its record (uploads/<id>) has done its job. Removed
+   * after the session's own state changed, so a crash in between leaves a record the collector clears.
+   */
   private async forgetMultipart(): Promise<void> {
-    await this.objects.delete(keys.upload(this.id));
+    try {
+      await this.objects.delete(keys.upload(this.id));
+    } catch (err) {
+      console.warn("could not remove the multipart upload record", err); // the collector removes it later
+    }
   }
 
   private async discard(state: SessionState): Promise<void> {
     await this.abortMultipart(state);
     await this.storage.deleteAll();
     this.state = null;
+    if (state.multipartId) await this.forgetMultipart();
   }
 
   private assertLive(): void {

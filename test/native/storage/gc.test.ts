@@ -217,11 +217,11 @@ describe("garbage collection on the native runtime", () => {
     }
   });
 
-  it("kill -9 of a process in the middle of a run: the next run ends consistent", async () => {
-    const dir = dataDir("gc-kill");
+  it.each(["node", "bun", "deno"])("kill -9 of a %s process in the middle of a run: the next run ends consistent", async (runtime) => {
+    const dir = dataDir(`gc-kill-${runtime}`);
     const garbage = await buildGarbage(dir);
     const before = storeFiles(dir);
-    const child = await startChild("collector.ts", [dir]);
+    const child = await startChild("collector.ts", [dir], runtime);
     // Killed between removing blob pointers and the multipart objects holding their bytes.
     const progress = await child.waitFor<{ step: string }>((m) => m.step === "blobData");
     expect(progress.step).toBe("blobData");

@@ -137,14 +137,20 @@ export class FilesystemObjectStore implements ObjectStore {
   async delete(keys: string | string[]): Promise<void> {
     const all = Array.isArray(keys) ? keys : [keys];
     const files = all.map((key) => this.objectFile(key)); // refuse bad keys before deleting any
+    // Each directory is synced once per call, after its files are gone (a batch of 1,000 keys from
+    // the garbage collector shares a few directories); then the parts of multipart objects go.
+    const dirs = new Set<string>();
+    const uploads: string[] = [];
     for (const file of files) {
       const stored = readStored(file, HEAD_READ, false);
       if (!stored) continue;
       await fsp.rm(file, { force: true });
-      if (this.durable) await syncDir(path.dirname(file));
-      if (stored.upload) await this.removeUpload(stored.upload.id);
-      await this.pruneDirs(path.dirname(file));
+      dirs.add(path.dirname(file));
+      if (stored.upload) uploads.push(stored.upload.id);
     }
+    if (this.durable) for (const dir of dirs) await syncDir(dir);
+    for (const id of uploads) await this.removeUpload(id);
+    for (const dir of dirs) await this.pruneDirs(dir);
   }
 
   async list(prefix: string, options: { startAfter?: string; limit?: number; metadata?: boolean } = {}): Promise<ListPage> {

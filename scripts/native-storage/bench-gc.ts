@@ -4,14 +4,14 @@
 // store made two days old, default 24 h grace), the reference registry's `garbage-collect`
 // (Debian's docker-registry, filesystem storage, run offline as it requires).
 //
-//   node scripts/run-ts.mjs scripts/bench-gc.ts [--repositories 20] [--images 25]
+//   node scripts/run-ts.mjs scripts/native-storage/bench-gc.ts [--repositories 20] [--images 25]
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { createNativeRegistry } from "../src/runtimes/native/registry";
+import { createNativeRegistry } from "../../src/runtimes/native/registry";
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -1,9 +1,9 @@
 // End-to-end tests: real clients (docker, skopeo, podman, buildah, ctr) against the registry
-// started with `node scripts/serve.mjs` (wrangler dev on workerd). Plain Node environment —
-// not the Cloudflare pool. Each test file starts its own registry on a free loopback port
-// with a fresh DATA_DIR under a temp dir.
+// started with `node scripts/start.mjs`, once on the default native runtime (project "bun") and
+// once on workerd (project "workerd"). Plain Node environment, not the Cloudflare pool. Each
+// test file starts its own registry on a free loopback port with a fresh DATA_DIR.
 //
-//   PATH=$PWD/node_modules/.bin:$PATH npx vitest run --config vitest.e2e.config.ts
+//   PATH=$PWD/node_modules/.bin:$PATH npx vitest run --config vitest.e2e.config.ts [--project bun]
 //
 // Needs root and the Debian packages docker.io podman skopeo buildah containerd (see
 // test/e2e/harness/exec.ts PACKAGE_OF). A missing client fails the suite; nothing is skipped.
@@ -12,15 +12,18 @@ import { defineConfig } from "vitest/config";
 
 /** One line per test file with its wall time (tests + hooks: registry and daemon start-up included). */
 const fileTimes = {
-  onTestModuleEnd(mod: { moduleId: string; state(): string; diagnostic(): { duration: number } }) {
+  onTestModuleEnd(mod: { moduleId: string; project: { name: string }; state(): string; diagnostic(): { duration: number } }) {
     const seconds = (mod.diagnostic().duration / 1000).toFixed(1);
-    console.log(`[e2e] ${path.relative(process.cwd(), mod.moduleId)}: ${mod.state()} in ${seconds} s`);
+    console.log(`[e2e ${mod.project.name}] ${path.relative(process.cwd(), mod.moduleId)}: ${mod.state()} in ${seconds} s`);
   },
 };
 
 export default defineConfig({
   test: {
-    include: ["test/e2e/**/*.test.ts"],
+    projects: ["bun", "workerd"].map((runtime) => ({
+      extends: true,
+      test: { name: runtime, include: ["test/e2e/**/*.test.ts"], env: { REGISTRY_RUNTIME: runtime } },
+    })),
     environment: "node",
     pool: "forks",
     // 2-core CI machines: one file (one registry, one set of daemons) at a time.

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Side by side: starts this registry (scripts/serve.mjs) and the reference registry (Debian's
-// docker-registry, CNCF distribution 2.8, filesystem storage) on free loopback ports, each with a
-// fresh data directory, runs scripts/load-test.ts against both, then stops both and cleans up.
-//   npm run bench [-- <load-test flags, e.g. --scenarios rates --duration 5>]
-//   BENCH_KEEP=1 keeps the data directories; BENCH_JSON=path (default bench-results.json)
-// The resumable-hash throughput inside workerd is measured first (scripts/bench-hash.mjs --workerd).
+// Side by side: starts this registry (scripts/start.mjs on each runtime asked for) and the
+// reference registry (Debian's docker-registry, CNCF distribution 2.8, filesystem storage) on free
+// loopback ports, each with a fresh data directory, runs scripts/load-test.ts against both, then
+// stops both and cleans up; one runtime after the other, the reference started afresh for each.
+//   npm run bench [-- --runtime bun,deno,node,workerd] [-- <load-test flags, e.g. --scenarios rates --duration 5>]
+//   BENCH_KEEP=1 keeps the data directories; BENCH_JSON=path (default bench-results.json; one
+//   file per runtime, the runtime's name inserted before .json when several are run)
+// With workerd, the resumable-hash throughput inside workerd is measured first (scripts/bench-hash.mjs --workerd).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -99,26 +101,67 @@ async function stopAll() {
 
 process.on("SIGINT", () => stopAll().then(() => process.exit(130)));
 
+/** `--runtime a,b` out of the arguments; the rest go to the load test. */
+function splitArgs(argv) {
+  const rest = [];
+  let runtimes = ["bun"];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--runtime") runtimes = argv[++i].split(",");
+    else if (argv[i].startsWith("--runtime=")) runtimes = argv[i].slice(10).split(",");
+    else rest.push(argv[i]);
+  }
+  return { runtimes, rest };
+}
+
+/** The process whose memory counts: the runtime start.mjs spawned (native), or start.mjs itself (workerd runs in its tree). */
+async function registryPid(launcher, runtime) {
+  if (runtime === "workerd") return launcher.pid;
+  for (let i = 0; i < 50; i++) {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+        if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === launcher.pid) return Number(entry);
+      } catch {}
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return launcher.pid;
+}
+
 async function main() {
   if (!existsSync(REFERENCE_BIN)) {
     console.error(`bench: ${REFERENCE_BIN} not found; install it with: apt-get install -y docker-registry`);
     return 1;
   }
-  console.log("resumable hash inside workerd:");
-  spawnSync(process.execPath, [path.join(root, "scripts/bench-hash.mjs"), "--workerd", "256"], { stdio: "inherit" });
+  const { runtimes, rest } = splitArgs(process.argv.slice(2));
+  let worst = 0;
+  for (const runtime of runtimes) {
+    const json = runtimes.length > 1 ? jsonPath.replace(/\.json$/, "") + `-${runtime}.json` : jsonPath;
+    worst = Math.max(worst, await benchRuntime(runtime, rest, json));
+  }
+  return worst;
+}
 
+async function benchRuntime(runtime, loadTestArgs, json) {
+  if (runtime === "workerd") {
+    console.log("resumable hash inside workerd:");
+    spawnSync(process.execPath, [path.join(root, "scripts/bench-hash.mjs"), "--workerd", "256"], { stdio: "inherit" });
+  }
   const [ourPort, refPort] = [await freePort(), await freePort()];
-  const ours = start("ours", process.execPath, [path.join(root, "scripts/serve.mjs")], {
+  const ours = start(`ours-${runtime}`, process.execPath, [path.join(root, "scripts/start.mjs"), "--runtime", runtime], {
     PORT: String(ourPort),
     HOST: "127.0.0.1",
     DATA_DIR: tempDir("bench-ours-"),
+    SETTINGS_FILE: "/dev/null",
   });
   const refDir = tempDir("bench-reference-");
   const reference = start("reference", REFERENCE_BIN, ["serve", referenceConfig(refDir, refPort)], {});
   const ourUrl = `http://127.0.0.1:${ourPort}`;
   const refUrl = `http://127.0.0.1:${refPort}`;
   await Promise.all([waitForRegistry(ourUrl, ours), waitForRegistry(refUrl, reference)]);
-  console.log(`\nours: ${ourUrl} (pid ${ours.child.pid}), reference: ${refUrl} (pid ${reference.child.pid})\n`);
+  const ourPid = await registryPid(ours.child, runtime);
+  console.log(`\nours on ${runtime}: ${ourUrl} (pid ${ourPid}), reference: ${refUrl} (pid ${reference.child.pid})\n`);
 
   const loadTest = spawn(
     process.execPath,
@@ -128,14 +171,17 @@ async function main() {
       path.join(root, "scripts/load-test.ts"),
       "--url", ourUrl,
       "--compare", refUrl,
-      "--pid", String(ours.child.pid),
+      "--pid", String(ourPid),
       "--compare-pid", String(reference.child.pid),
-      "--json", jsonPath,
-      ...process.argv.slice(2),
+      "--json", json,
+      ...loadTestArgs,
     ],
     { cwd: root, stdio: "inherit" },
   );
   const code = await new Promise((r) => loadTest.on("exit", (c) => r(c ?? 1)));
+  await stopAll();
+  children.length = 0;
+  tempDirs.length = 0;
   return code;
 }
 

@@ -17,15 +17,15 @@
 //   HOST      listening address (default 127.0.0.1)
 //   DATA_DIR  persisted state (default .data)
 //   TLS_CERT, TLS_KEY  optional PEM files: the same port then also accepts HTTPS
-//   VARS_FILE  KEY=value lines that override the [vars] of wrangler.local.toml (auth settings and
-//              secrets, as `wrangler secret put` would set them in production); default .dev.vars
+//   SETTINGS_FILE  KEY=value lines over the [vars] of wrangler.local.toml (auth settings and secrets,
+//              as `wrangler secret put` would set them in production); default .dev.vars if present
 //   MAX_IN_FLIGHT           requests with a body in flight to workerd at once (default 16)
 //   MAX_IN_FLIGHT_BODYLESS  requests without a body in flight to workerd at once (default 64)
 //   HTTP_MAX_HEADER_BYTES, HTTP_HEADERS_TIMEOUT_MS, HTTP_BODY_IDLE_TIMEOUT_MS,
 //   HTTP_RESPONSE_IDLE_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS  the front's HTTP limits (README)
 import { build, stop as stopEsbuild } from "esbuild";
 import { Miniflare, Log, LogLevel } from "miniflare";
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -107,16 +107,25 @@ function wranglerWorkerOptions(config) {
   });
   return JSON.parse(out.slice(out.lastIndexOf(MARK) + MARK.length));
 }
-const varsFile = process.env.VARS_FILE ?? path.join(root, ".dev.vars");
-if (process.env.VARS_FILE || existsSync(varsFile)) {
-  workerOptions.bindings = { ...workerOptions.bindings, ...readVarsFile(varsFile) };
+const front = await import(pathToFileURL(frontPath).href);
+// One settings file (SETTINGS_FILE, else .dev.vars if present) over the [vars] of wrangler.local.toml;
+// the environment's values of the same names over both, as on the native runtimes.
+let settingsSource;
+try {
+  settingsSource = front.readSettingsFile(process.env, root);
+} catch (err) {
+  console.error(`registry: ${err.message}`);
+  process.exit(1);
 }
-// Token mode needs the audience tokens must carry and the realm that issues them; locally they are
-// this server's own address unless configured (never taken from a request's Host).
-if (workerOptions.bindings?.AUTH_MODE === "token") {
-  workerOptions.bindings.AUTH_SERVICE ||= `${host}:${port}`;
-  workerOptions.bindings.AUTH_TOKEN_REALM ||= `http://${host}:${port}/token`;
-}
+const fromEnv = Object.fromEntries(
+  [...Object.keys({ ...workerOptions.bindings, ...settingsSource.values }), ...front.CORE_SETTING_NAMES].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]),
+);
+workerOptions.bindings = { ...workerOptions.bindings, ...settingsSource.values, ...fromEnv };
+const unknown = front.unknownSettingNames(settingsSource.values, process.env);
+if (unknown.length > 0) console.error(`registry: ignoring unknown setting${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} (names are listed in the README)`);
+const httpsToo = Boolean(process.env.TLS_CERT && process.env.TLS_KEY);
+// Token mode's audience and realm: this server's own address on loopback unless configured (never a request's Host).
+workerOptions.bindings = front.withLocalAuthDefaults(workerOptions.bindings, { host, port, https: false });
 const innerPort = await freePort();
 const mf = new Miniflare({
   ...workerOptions,
@@ -135,20 +144,6 @@ const mf = new Miniflare({
 });
 await mf.ready;
 
-/** .dev.vars format: KEY=value per line, # comments; a "double-quoted" value is a JSON string, 'single' is literal. */
-function readVarsFile(file) {
-  const vars = {};
-  for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (!m || line.trimStart().startsWith("#")) continue;
-    let value = m[2];
-    if (/^".*"$/s.test(value)) value = JSON.parse(value);
-    else if (/^'.*'$/s.test(value)) value = value.slice(1, -1);
-    vars[m[1]] = value;
-  }
-  return vars;
-}
-
 function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -160,14 +155,13 @@ function freePort() {
   });
 }
 
-const { startFront, limitsFromSettings } = await import(pathToFileURL(frontPath).href);
-const front = await startFront({
+const running = await front.startFront({
   host,
   port,
   ...(process.env.TLS_CERT && process.env.TLS_KEY
     ? { tls: { cert: readFileSync(process.env.TLS_CERT), key: readFileSync(process.env.TLS_KEY) } }
     : {}),
-  limits: limitsFromSettings(process.env),
+  limits: front.limitsFromSettings({ ...workerOptions.bindings, ...process.env }),
   upstream: { host: "127.0.0.1", port: innerPort },
   maxBodies: positive("MAX_IN_FLIGHT", 16),
   maxBodyless: positive("MAX_IN_FLIGHT_BODYLESS", 64),
@@ -186,12 +180,18 @@ async function stop() {
   if (stopping) return;
   stopping = true;
   // Requests in progress get a moment to finish; then workerd goes, and whatever is left with it.
-  await Promise.race([front.close(), new Promise((resolve) => setTimeout(resolve, 2_000))]);
+  await Promise.race([running.close(), new Promise((resolve) => setTimeout(resolve, 2_000))]);
   await mf.dispose().catch(() => {});
   process.exit(0);
 }
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 
-const scheme = process.env.TLS_CERT && process.env.TLS_KEY ? "http and https" : "http";
-console.log(`registry listening on http://${host}:${port} (${scheme}; data in ${dataDir})`);
+const scheme = httpsToo ? "http and https" : "http";
+const bindings = workerOptions.bindings ?? {};
+const authMode = bindings.AUTH_MODE || "inferred from the auth settings";
+const bodyLimit = bindings.MAX_REQUEST_BODY_BYTES ? `${bindings.MAX_REQUEST_BODY_BYTES} bytes` : "none";
+console.log(
+  `registry listening on http://${host}:${port} (${scheme}; runtime workerd via miniflare; auth ${authMode}; ` +
+    `data in ${dataDir}; body limit ${bodyLimit}; settings from wrangler.local.toml${settingsSource.file ? ` and ${settingsSource.file}` : ""})`,
+);

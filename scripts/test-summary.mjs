@@ -3,7 +3,7 @@
 // "N passed, N failed, N skipped", and fails when a suite is missing or ran no test.
 import { readFileSync } from "node:fs";
 
-const suites = ["worker", "native-storage", "conformance", "browser", "e2e"];
+const suites = ["worker", "native", "native-storage", "conformance", "browser", "e2e"];
 let passed = 0;
 let failed = 0;
 let skipped = 0;

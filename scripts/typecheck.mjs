@@ -14,7 +14,7 @@ const projects = [
   "src/extensions/browse/page/tsconfig.json", // the browse page's browser modules
   "test/tsconfig.json",
   "test/tsconfig.node.json",
-  "test/native/storage/tsconfig.json",
+  "test/native/tsconfig.json", // the native server and storage tests
   "tools/push/tsconfig.json",
   "scripts/tsconfig.json",
 ];

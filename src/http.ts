@@ -5,12 +5,6 @@ import type { ByteRange } from "./storage/object-store";
 
 export const API_VERSION_HEADER = { "Docker-Distribution-API-Version": "registry/2.0" };
 
-/**
- * Response headers sent as one field line per value. Iterating `Headers` joins repeated values with ", ";
- * a server writing a Response out splits these again (a tag holds no comma or space, so the split is exact).
- */
-export const LINE_PER_VALUE_HEADERS: ReadonlySet<string> = new Set(["oci-tag"]);
-
 /** Content is addressed by digest and never changes; no-transform stops the edge from recompressing it. */
 export const IMMUTABLE_CACHE = "public, max-age=31536000, immutable, no-transform";
 

@@ -4,8 +4,10 @@ import type { AuthEnv } from "./auth/config";
 import type { GcSettings } from "./extensions/gc/config";
 import type { SessionConfig } from "./uploads/session";
 
-/** Upload, limit and auth settings (AuthEnv, documented in the README). */
-/** Storage lifecycle settings (GcSettings: GC_*, RETENTION_JSON, IMMUTABLE_TAGS) are documented in the README. */
+/**
+ * Upload, limit and auth settings (AuthEnv), and the storage lifecycle's (GcSettings: GC_*,
+ * RETENTION_JSON, IMMUTABLE_TAGS), documented in the README.
+ */
 export interface RegistrySettings extends AuthEnv, GcSettings {
   /** Multipart part size in bytes (5 to 32 MiB); default 8 MiB. */
   UPLOAD_PART_SIZE?: string;
@@ -25,6 +27,19 @@ export interface RegistrySettings extends AuthEnv, GcSettings {
    */
   ACCEPT_SPARSE_MANIFESTS?: string;
 }
+
+/** Every name above, once: a settings file naming anything else is reported (typos would pass silently). */
+const CORE_SETTINGS: Record<keyof RegistrySettings, true> = {
+  AUTH_MODE: true, AUTH_USERS: true, AUTH_RULES: true, AUTH_JWT_PUBLIC_KEY: true, JWT_REGISTRY_TOKENS_PUBLIC_KEY: true,
+  AUTH_JWT_JWKS_URL: true, AUTH_JWT_ISSUER: true, AUTH_JWT_AUDIENCE: true, AUTH_JWT_MAX_AGE_SECONDS: true,
+  AUTH_TOKEN_SIGNING_KEY: true, AUTH_TOKEN_TRUSTED_KEYS: true, AUTH_TOKEN_JWKS_URL: true, AUTH_TOKEN_REALM: true,
+  AUTH_TOKEN_ISSUER: true, AUTH_SERVICE: true, AUTH_TOKEN_TTL_SECONDS: true, AUTH_REFRESH_TOKEN_TTL_SECONDS: true,
+  AUTH_FAILURE_LIMIT: true, AUTH_FAILURE_WINDOW_SECONDS: true,
+  UPLOAD_PART_SIZE: true, UPLOAD_TTL_SECONDS: true, MAX_REQUEST_BODY_BYTES: true, BROWSE_PAGE: true,
+  ACCEPT_SPARSE_MANIFESTS: true,
+  GC_GRACE_SECONDS: true, GC_INTERVAL_SECONDS: true, GC_OPERATIONS_PER_RUN: true, RETENTION_JSON: true, IMMUTABLE_TAGS: true,
+};
+export const CORE_SETTING_NAMES: readonly string[] = Object.keys(CORE_SETTINGS);
 
 const MiB = 1024 * 1024;
 

@@ -90,3 +90,6 @@ export async function startFront(options: FrontOptions): Promise<RunningFront> {
 }
 
 export { limitsFromSettings } from "../../src/runtimes/native/http";
+// The workerd form reads its settings file by the same rules as the native runtimes.
+export { readSettingsFile, unknownSettingNames, withLocalAuthDefaults } from "../../src/runtimes/native/settings";
+export { CORE_SETTING_NAMES } from "../../src/settings";

@@ -1,4 +1,5 @@
-// Starts one registry (node scripts/serve.mjs) for a conformance test file: a free loopback port,
+// Starts one registry (node scripts/start.mjs --runtime <REGISTRY_RUNTIME>, default workerd; the
+// vitest projects of vitest.conformance.config.ts run every file on each runtime) for a conformance test file: a free loopback port,
 // a fresh DATA_DIR under the OS temp dir, stopped with SIGTERM and cleaned up afterwards.
 // Independent of test/e2e/ on purpose: these tests only speak HTTP to the server.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -10,6 +11,9 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll } from "vitest";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** The runtime under test: bun, deno, node or workerd. */
+export const RUNTIME = process.env.REGISTRY_RUNTIME || "workerd";
 
 // Ports that fetch (undici) refuses to connect to ("bad ports" of the Fetch standard).
 const BAD_PORTS = new Set([
@@ -50,9 +54,9 @@ export interface RunningRegistry {
 
 export interface RegistryOptions {
   timeoutMs?: number;
-  /** Extra environment for serve.mjs (HTTP_* limits, MAX_IN_FLIGHT, ...). */
+  /** Extra environment for the registry process (HTTP_* limits, MAX_IN_FLIGHT, ...). */
   env?: Record<string, string>;
-  /** Registry settings (auth, BROWSE_PAGE, ACCEPT_SPARSE_MANIFESTS, MAX_REQUEST_BODY_BYTES, …), written to a VARS_FILE. */
+  /** Registry settings (auth, BROWSE_PAGE, ACCEPT_SPARSE_MANIFESTS, MAX_REQUEST_BODY_BYTES, …), written to a SETTINGS_FILE. */
   vars?: Record<string, string>;
 }
 
@@ -63,10 +67,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
   const lines: string[] = [];
   const env: Record<string, string> = { ...process.env, ...options.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir } as Record<string, string>;
   if (options.vars) {
-    env.VARS_FILE = path.join(dataDir, "vars");
-    await writeFile(env.VARS_FILE, Object.entries(options.vars).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""));
+    env.SETTINGS_FILE = path.join(dataDir, "vars");
+    await writeFile(env.SETTINGS_FILE, Object.entries(options.vars).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""));
   }
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "scripts", "serve.mjs")], {
+  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "scripts", "start.mjs"), "--runtime", RUNTIME], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],

@@ -96,9 +96,20 @@ function isStale(owner: LockOwner): boolean {
   if (owner.pid === process.pid) return !heldHere.has(owner.token);
   try {
     process.kill(owner.pid, 0);
-    return false; // running (or not ours to signal: EPERM)
+    return isZombie(owner.pid); // a killed process nobody has reaped yet holds nothing
   } catch (err) {
     return (err as { code?: string }).code === "ESRCH";
+  }
+}
+
+/** Linux: the process has exited but is not reaped (state Z or X in /proc/<pid>/stat). Elsewhere: false. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state === "Z" || state === "X";
+  } catch {
+    return false;
   }
 }
 

@@ -33,6 +33,8 @@ export interface NativeRegistryOptions {
 
 
 export interface NativeRegistry {
+  /** The auth mode in force; "refusing" when the auth settings cannot work (the reason went to stderr). */
+  authMode: Authenticator["mode"];
   handle(request: Request, client?: ClientInfo): Promise<Response>;
   /** One garbage collection now (what GC_INTERVAL_SECONDS runs on a timer). */
   collectGarbage(options?: RunOptions): Promise<GcReport>;
@@ -90,6 +92,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       : null;
     timer?.unref?.();
     return {
+      authMode: auth.mode,
       handle: (request, client) => registry(request, client),
       collectGarbage: collect,
       close() {

@@ -81,10 +81,17 @@ export function descendants(pid: number): number[] {
   return out;
 }
 
+/** Running: signalable and not a zombie (a killed child re-parented to a pid 1 that does not reap stays one). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
   } catch {
     return false;
   }
@@ -211,6 +218,9 @@ export function startDaemon(
           } catch {}
         }
         await Promise.race([exit, sleep(5000)]);
+        // The whole tree, not only the daemon: a runtime child must be gone before a restart takes its data directory.
+        const deadline = Date.now() + 5000;
+        while (Date.now() < deadline && tree.some(alive)) await sleep(50);
       }
       log.end();
     },

@@ -1,11 +1,15 @@
-// The registry under test: `node scripts/serve.mjs` (wrangler dev on workerd, R2 + Durable
-// Objects persisted under DATA_DIR) on a free loopback port, one per test file.
+// The registry under test: `node scripts/start.mjs --runtime <REGISTRY_RUNTIME>` on a free loopback
+// port, one per test file, data under DATA_DIR. The runtime comes from the vitest project
+// (vitest.e2e.config.ts): the default native runtime (Bun) and workerd.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureDir, freePort, startDaemon, waitFor, type Daemon } from "./proc";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+
+/** The runtime this run tests (bun, deno, node or workerd). */
+export const RUNTIME = process.env.REGISTRY_RUNTIME || "workerd";
 
 export interface Registry {
   /** http://127.0.0.1:PORT */
@@ -30,7 +34,7 @@ export interface StartRegistryOptions {
   /** Parent for DATA_DIR and the log (normally the test file's temp dir). */
   workDir: string;
   port?: number;
-  /** Worker vars/secrets (auth settings, limits), written to a VARS_FILE for serve.mjs. */
+  /** Registry settings (auth, limits), written to the SETTINGS_FILE the registry reads. */
   vars?: Record<string, string>;
   /** Default 120 s: the first start compiles the worker. */
   startTimeoutMs?: number;
@@ -43,16 +47,16 @@ export async function startRegistry(opts: StartRegistryOptions): Promise<Registr
   const dataDir = await ensureDir(path.join(opts.workDir, "registry-data"));
   const logFile = path.join(opts.workDir, "registry.log");
   const timeout = opts.startTimeoutMs ?? 120_000;
-  const varsFile = path.join(opts.workDir, "registry.vars");
-  await writeFile(varsFile, Object.entries(opts.vars ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n");
+  const settingsFile = path.join(opts.workDir, "registry.vars");
+  await writeFile(settingsFile, Object.entries(opts.vars ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n");
   let daemon: Daemon | null = null;
   let starts = 0;
 
   async function launch(): Promise<void> {
     starts++;
-    const d = startDaemon(`registry#${starts}`, process.execPath, [path.join(REPO_ROOT, "scripts", "serve.mjs")], {
+    const d = startDaemon(`registry#${starts}`, process.execPath, [path.join(REPO_ROOT, "scripts", "start.mjs"), "--runtime", RUNTIME], {
       cwd: REPO_ROOT,
-      env: { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, VARS_FILE: varsFile, LOG_LEVEL: process.env.E2E_REGISTRY_LOG_LEVEL ?? "warn" },
+      env: { PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, SETTINGS_FILE: settingsFile, LOG_LEVEL: process.env.E2E_REGISTRY_LOG_LEVEL ?? "warn" },
       logFile,
     });
     daemon = d;

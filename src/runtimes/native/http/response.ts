@@ -1,5 +1,10 @@
 // Serializing response heads and chunk frames; the Date header, computed once per second.
-import { LINE_PER_VALUE_HEADERS } from "../../../http";
+
+/**
+ * Response headers sent as one field line per value (OCI-Tag: one per tag applied on push, src/routes/manifests.ts).
+ * Iterating `Headers` joins repeated values with ", "; a tag holds no comma or space, so splitting is exact.
+ */
+const LINE_PER_VALUE_HEADERS: ReadonlySet<string> = new Set(["oci-tag"]);
 
 const REASONS: Record<number, string> = {
   100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",

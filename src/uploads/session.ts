@@ -395,8 +395,8 @@ export class UploadSessionCore implements UploadSessionApi {
   }
 
   /**
-   * The multipart upload is finished or aborted: its record (uploads/<id>) has done its job. Removed
-   * after the session's own state changed, so a crash in between leaves a record the collector clears.
+   * The multipart upload is finished, aborted or about to be aborted by the session itself: its
+   * record (uploads/<id>) has done its job. A record left by a crash is cleared by the collector.
    */
   private async forgetMultipart(): Promise<void> {
     try {
@@ -407,10 +407,11 @@ export class UploadSessionCore implements UploadSessionApi {
   }
 
   private async discard(state: SessionState): Promise<void> {
+    // The record first: until the state is gone the session itself still aborts its upload (expiry).
+    if (state.multipartId) await this.forgetMultipart();
     await this.abortMultipart(state);
     await this.storage.deleteAll();
     this.state = null;
-    if (state.multipartId) await this.forgetMultipart();
   }
 
   private assertLive(): void {

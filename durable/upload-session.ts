@@ -76,6 +76,10 @@ export class UploadSession extends DurableObject<Env> implements UploadSessionAp
     return this.core.cancel(name);
   }
 
+  exists(): Promise<boolean> {
+    return this.core.exists();
+  }
+
   override async alarm(): Promise<void> {
     await this.core.expire();
   }

@@ -61,7 +61,7 @@ function actionsArg(text: string, what: string): string[] {
   const words = text.split(",").map((w) => w.trim()).filter(Boolean);
   const actions = parseActions(words);
   if (actions.length === 0 || actions.length < words.filter((w) => w !== "*").length) {
-    fail(`${what}: actions are pull, push, delete or *, comma-separated (got "${text}")`);
+    fail(`${what}: actions are pull, push, delete, admin or *, comma-separated (got "${text}")`);
   }
   return actions;
 }

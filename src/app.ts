@@ -6,6 +6,7 @@ import type { ClientInfo } from "./auth/failure-limiter";
 import { tokenEndpoint } from "./auth/token-service";
 import type { RegistryContext } from "./context";
 import { BROWSE_ROUTES } from "./extensions/browse";
+import { GC_PATH, USAGE_PATH, collectHandler, usageHandler } from "./extensions/gc";
 import { API_VERSION_HEADER, withBodyLimit } from "./http";
 import { RegistryError, errorResponse } from "./oci/errors";
 import { deleteBlob, getBlob } from "./routes/blobs";
@@ -27,6 +28,7 @@ const push = repository(["push"]);
 const remove = repository(["delete"]);
 const base = (): Requirement => ({ kind: "base" });
 const catalog = (): Requirement => ({ kind: "catalog" });
+const operator = (): Requirement => ({ kind: "operator" });
 
 /** Runs the auth layer first: 401 with a challenge, or 403, before the handler sees anything. */
 function guard(need: (request: IRequest) => Requirement, handler: GuardedHandler): Handler {
@@ -111,6 +113,11 @@ export function createRegistry(ctx: RegistryContext): Registry {
     .all("/v2", unsupported)
     .get("/v2/_catalog", guard(catalog, listCatalog))
     .all("/v2/_catalog", unsupported)
+    // Operator endpoints of the storage lifecycle (src/extensions/gc/): no repository name can begin with "_".
+    .post(GC_PATH, guard(operator, collectHandler))
+    .all(GC_PATH, unsupported)
+    .get(USAGE_PATH, guard(operator, usageHandler))
+    .all(USAGE_PATH, unsupported)
     .post("/v2/:name+/blobs/uploads", guard(push, startUpload))
     .all("/v2/:name+/blobs/uploads", unsupported)
     .patch("/v2/:name+/blobs/uploads/:id", guard(push, patchUpload))

@@ -1,6 +1,7 @@
 // What every route handler receives besides the request: storage, upload sessions and auth.
 import type { RequestObserver } from "./app";
 import type { Authenticator } from "./auth/authenticator";
+import type { GcConfig } from "./extensions/gc/config";
 import type { RegistryStore } from "./storage/registry-store";
 import type { Digest } from "./oci/digest";
 import type { UploadSessions } from "./uploads/sessions";
@@ -58,4 +59,6 @@ export interface RegistryContext {
    * on /metrics (native runtimes), an Analytics Engine data point on Workers. Absent: not counted.
    */
   metrics?: { count(name: string, n?: number): void };
+  /** Storage lifecycle (src/extensions/gc/): grace window, retention, immutable tags. Absent: no operator endpoints, no immutable tags. */
+  lifecycle?: GcConfig;
 }

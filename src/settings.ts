@@ -1,11 +1,15 @@
 // Registry settings by name, the same names on every runtime: Workers vars and secrets, or the
 // environment and settings file of a self-hosted process. Read and checked in one place.
 import type { AuthEnv } from "./auth/config";
+import type { GcSettings } from "./extensions/gc/config";
 import type { OperationsEnv } from "./extensions/ops/settings";
 import type { SessionConfig } from "./uploads/session";
 
-/** Upload, limit, auth and operations settings (AuthEnv, OperationsEnv: LOG_LEVEL, METRICS_*; README). */
-export interface RegistrySettings extends AuthEnv, OperationsEnv {
+/**
+ * Upload, limit and auth settings (AuthEnv), operations (OperationsEnv: LOG_LEVEL, METRICS_*) and the
+ * storage lifecycle's (GcSettings: GC_*, RETENTION_JSON, IMMUTABLE_TAGS), documented in the README.
+ */
+export interface RegistrySettings extends AuthEnv, OperationsEnv, GcSettings {
   /** Multipart part size in bytes (5 to 32 MiB); default 8 MiB. */
   UPLOAD_PART_SIZE?: string;
   /** Idle upload sessions are aborted after this many seconds; default 24 h. */
@@ -42,6 +46,7 @@ const CORE_SETTINGS: Record<keyof RegistrySettings, true> = {
   UPLOAD_PART_SIZE: true, UPLOAD_TTL_SECONDS: true, MAX_REQUEST_BODY_BYTES: true, BROWSE_PAGE: true,
   ACCEPT_SPARSE_MANIFESTS: true, UPSTREAMS: true, REGISTRIES_JSON: true,
   LOG_LEVEL: true, METRICS_ADDRESS: true, METRICS_GROUP: true,
+  GC_GRACE_SECONDS: true, GC_INTERVAL_SECONDS: true, GC_OPERATIONS_PER_RUN: true, RETENTION_JSON: true, IMMUTABLE_TAGS: true,
 };
 export const CORE_SETTING_NAMES: readonly string[] = Object.keys(CORE_SETTINGS);
 

@@ -1,18 +1,23 @@
 // What a caller may do: actions on repositories matched by name patterns, and the scopes of the
 // Docker token spec ("repository:<name>:pull,push", "registry:catalog:*") that carry them.
 
-export type Action = "pull" | "push" | "delete";
+/**
+ * "admin" is the operator right (garbage collection, storage usage: src/extensions/gc/); it counts
+ * only on a grant for every repository ("*") and is never implied by "*" as an action list.
+ */
+export type Action = "pull" | "push" | "delete" | "admin";
 export const ALL_ACTIONS: readonly Action[] = ["pull", "push", "delete"];
+const KNOWN_ACTIONS: readonly Action[] = [...ALL_ACTIONS, "admin"];
 
-/** "pull", "push", "delete"; "*" means all three. Unknown words are dropped, never widened. */
+/** "pull", "push", "delete", "admin"; "*" means the first three. Unknown words are dropped, never widened. */
 export function parseActions(words: Iterable<string>): Action[] {
   const out = new Set<Action>();
   for (const word of words) {
     const w = word.trim();
     if (w === "*") ALL_ACTIONS.forEach((a) => out.add(a));
-    else if ((ALL_ACTIONS as readonly string[]).includes(w)) out.add(w as Action);
+    else if ((KNOWN_ACTIONS as readonly string[]).includes(w)) out.add(w as Action);
   }
-  return ALL_ACTIONS.filter((a) => out.has(a));
+  return KNOWN_ACTIONS.filter((a) => out.has(a));
 }
 
 /**
@@ -74,7 +79,7 @@ export class Principal {
 
   /** Anyone allowed anything: the open mode. */
   static everyone(): Principal {
-    return new Principal("", [grant("*", ALL_ACTIONS)], { authenticated: true, catalog: "all" });
+    return new Principal("", [grant("*", KNOWN_ACTIONS)], { authenticated: true, catalog: "all" });
   }
 
   get anonymous(): boolean {
@@ -101,6 +106,11 @@ export class Principal {
     return actions.every((a) => this.can(repository, a));
   }
 
+  /** An operator: holds "admin" on a grant for every repository. */
+  get isOperator(): boolean {
+    return this.grants.some((g) => g.pattern.matchesEverything && g.actions.includes("admin"));
+  }
+
   /** True when every repository is readable: then a mount without `from` may link any stored blob. */
   get canPullEverything(): boolean {
     return this.grants.some((g) => g.pattern.matchesEverything && g.actions.includes("pull"));
@@ -116,7 +126,9 @@ export class Principal {
 
 export type Scope =
   | { type: "repository"; name: string; actions: Action[] }
-  | { type: "registry"; name: "catalog"; actions: ["*"] };
+  | { type: "registry"; name: "catalog"; actions: ["*"] }
+  /** The operator right (src/extensions/gc/) in token mode. */
+  | { type: "registry"; name: "admin"; actions: ["*"] };
 
 /** "repository:team/app:pull,push" → scope; names may not contain ':', actions follow the last ':'. */
 export function parseScope(text: string): Scope | null {
@@ -129,10 +141,14 @@ export function parseScope(text: string): Scope | null {
   if (type === "registry" && name === "catalog" && words.includes("*")) {
     return { type: "registry", name: "catalog", actions: ["*"] };
   }
+  if (type === "registry" && name === "admin" && words.includes("*")) {
+    return { type: "registry", name: "admin", actions: ["*"] };
+  }
   // "repository(plugin)" is an old docker variant of the same resource type.
   if (type === "repository" || type === "repository(plugin)") {
     if (!name) return null;
-    return { type: "repository", name, actions: parseActions(words) };
+    // "admin" is never a repository's action: the operator right travels as registry:admin:*.
+    return { type: "repository", name, actions: parseActions(words).filter((a) => a !== "admin") };
   }
   return null;
 }
@@ -156,4 +172,6 @@ export function scopeToAccessEntry(scope: Scope): AccessEntry {
 export type Requirement =
   | { kind: "base" }
   | { kind: "catalog" }
+  /** Operator endpoints (/v2/_registry/…): the "admin" action on "*". */
+  | { kind: "operator" }
   | { kind: "repository"; name: string; actions: Action[] };

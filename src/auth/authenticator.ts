@@ -171,13 +171,14 @@ export class Authenticator {
     const allowed =
       need.kind === "base" ? principal.authenticated
       : need.kind === "catalog" ? principal.catalog !== "none"
+      : need.kind === "operator" ? principal.isOperator
       : principal.canAll(need.name, need.actions);
     if (allowed) return;
     if (principal.anonymous) {
       const message = principal.authenticated ? "anonymous access is not allowed here" : "authentication required";
       throw this.withChallenge(unauthorized(message), request, need, principal.authenticated ? "insufficient_scope" : undefined);
     }
-    const what = need.kind === "repository" ? `${need.actions.join(",")} on ${need.name}` : "the catalog";
+    const what = need.kind === "repository" ? `${need.actions.join(",")} on ${need.name}` : need.kind === "operator" ? "operate the registry (admin on *)" : "the catalog";
     throw new RegistryError("DENIED", `requested access to the resource is denied: ${principal.name} may not ${what}`, {
       detail: need.kind === "repository" ? { name: need.name, actions: need.actions } : undefined,
     });
@@ -277,6 +278,7 @@ export class Authenticator {
         grants.push({ pattern: new RepositoryPattern(entry.name, true), actions: grant("", strings(entry.actions)).actions });
       }
       if (entry?.type === "registry" && entry.name === "catalog" && strings(entry.actions).includes("*")) catalog = true;
+      if (entry?.type === "registry" && entry.name === "admin" && strings(entry.actions).includes("*")) grants.push(grant("*", ["admin"]));
     }
     // Our token service lists, for the catalog, the patterns the caller may pull; others' tokens are taken whole.
     const patterns = Array.isArray(payload.pull_patterns) ? strings(payload.pull_patterns).map((p) => new RepositoryPattern(p)) : null;
@@ -323,6 +325,7 @@ export class Authenticator {
 /** The scope a client should ask a token for: pushing also reads (docker asks for "pull,push"). */
 function challengeScope(need: Requirement): string | null {
   if (need.kind === "catalog") return "registry:catalog:*";
+  if (need.kind === "operator") return "registry:admin:*";
   if (need.kind !== "repository") return null;
   const actions = new Set<Action>(need.actions);
   if (actions.has("push")) actions.add("pull");

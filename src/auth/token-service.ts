@@ -39,7 +39,8 @@ function grantedAccess(principal: Principal, scopes: Scope[]): AccessEntry[] {
   const out: AccessEntry[] = [];
   for (const scope of scopes) {
     if (scope.type === "registry") {
-      if (principal.catalog !== "none") out.push(scopeToAccessEntry(scope));
+      const allowed = scope.name === "admin" ? principal.isOperator : principal.catalog !== "none";
+      if (allowed) out.push(scopeToAccessEntry(scope));
       continue;
     }
     if (!isValidName(scope.name)) continue;

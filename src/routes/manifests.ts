@@ -7,6 +7,7 @@ import { RegistryError } from "../oci/errors";
 import { parseManifest } from "../oci/manifest";
 import { assertName, isValidTag } from "../oci/names";
 import type { Descriptor, ManifestRecord } from "../storage/registry-store";
+import { checkManifestDelete, checkTagDelete, checkTagWrite } from "../extensions/gc/policy";
 
 type Reference = ManifestReference;
 
@@ -111,6 +112,7 @@ export async function putManifest(request: IRequest, ctx: RegistryContext): Prom
     if (manifest.annotations) descriptor.annotations = manifest.annotations;
     referrer = { subject: manifest.subject, descriptor };
   }
+  await checkTagWrite(ctx, name, tags, digest);
   await ctx.store.putManifest(name, record, bytes, referrer);
   for (const tag of tags) await ctx.store.putTag(name, tag, record, bytes);
 
@@ -128,6 +130,8 @@ export async function putManifest(request: IRequest, ctx: RegistryContext): Prom
 export async function deleteManifest(request: IRequest, ctx: RegistryContext): Promise<Response> {
   const name = assertName(request.params.name ?? "");
   const ref = parseReference(request.params.reference, "read");
+  if (ref.digest) await checkManifestDelete(ctx, name, ref.digest);
+  else await checkTagDelete(ctx, name, ref.tag);
   const deleted = ref.digest ? await ctx.store.deleteManifest(name, ref.digest) : await ctx.store.deleteTag(name, ref.tag);
   if (!deleted) throw manifestUnknown();
   return new Response(null, { status: 202, headers: { "Content-Length": "0" } });

@@ -10,7 +10,9 @@
 //   repositories/<name>/_referrers/<subject alg>/<subject hex>/<alg>/<hex>
 //                                             a manifest whose subject is that digest (body: descriptor)
 //   catalog/<name>                            one key per repository, for /v2/_catalog
-//   uploads/<upload-id>                       record of a multipart upload in progress (for the collector)
+//   uploads/<session-id>                      an unfinished multipart upload of that upload session
+//                                             (metadata: key, multipartId, name), so the collector can
+//                                             abort it once the session is gone
 //
 // Name components cannot begin with "_", so "_layers" etc. never collide with a nested repository.
 import type { Digest } from "../oci/digest";
@@ -32,5 +34,11 @@ export const keys = {
     `${repo(name)}/_referrers/${digestPath(subject)}/${digestPath(d)}`,
   catalogEntry: (name: string) => `catalog/${name}`,
   catalog: "catalog/",
-  upload: (uploadId: string) => `uploads/${uploadId}`,
+  upload: (sessionId: string) => `uploads/${sessionId}`,
+  uploads: "uploads/",
+  blobs: "blobs/",
+  blobDataPrefix: "blob-data/",
+  repositories: "repositories/",
+  /** Where a garbage collection that ran out of budget goes on (src/extensions/gc/). */
+  gcCursor: "gc/cursor",
 };

@@ -6,6 +6,11 @@ export interface ObjectInfo {
   size: number;
   /** Small string metadata stored with the object (R2: customMetadata, at most 8 KiB). */
   metadata: Record<string, string>;
+  /**
+   * When the object was last written, in ms since the epoch (R2: `uploaded`; filesystem: the file's
+   * mtime). The garbage collector's grace window is measured with it.
+   */
+  uploaded: number;
 }
 
 export interface ObjectBody extends ObjectInfo {

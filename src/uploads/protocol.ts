@@ -32,4 +32,6 @@ export interface UploadSessionApi {
   /** Appends the optional last chunk, verifies the digest and publishes the blob into `name`. */
   finish(name: string, digest: string, start: number | null, body: ReadableStream<Uint8Array> | null, options?: AppendOptions): Promise<SessionResult<{ size: number }>>;
   cancel(name: string): Promise<SessionResult<null>>;
+  /** Whether the session exists, whatever repository it belongs to (the garbage collector asks). */
+  exists(): Promise<boolean>;
 }

@@ -111,6 +111,7 @@ export class UploadSessionCore implements UploadSessionApi {
         await this.registry.link(state.name, expected, blob);
         await this.storage.deleteAll();
         this.state = null;
+        if (state.multipartId) await this.forgetMultipart();
         return { size: state.offset };
       }),
     );
@@ -123,6 +124,10 @@ export class UploadSessionCore implements UploadSessionApi {
       await this.discard(state);
       return null;
     });
+  }
+
+  async exists(): Promise<boolean> {
+    return (await this.load()) !== null;
   }
 
   /** Alarm: abandon the session once it has been idle past its expiry. */
@@ -249,6 +254,7 @@ export class UploadSessionCore implements UploadSessionApi {
       await this.abortMultipart(committed);
       delete committed.multipartId;
       await this.save(committed);
+      await this.forgetMultipart();
     } catch (err) {
       console.warn("could not drop the parts of a failed chunk", err); // the chunk's own error is what the client needs
     }
@@ -261,7 +267,13 @@ export class UploadSessionCore implements UploadSessionApi {
     const part = concatBytes([...tail, ...pending], state.tailLength + pendingLength);
     if (!state.multipartId) {
       state.multipartId = await this.objects.createMultipart(state.dataKey);
-      if (this.cancelled) await this.abortMultipart(state);
+      // Recorded before the session refers to it: R2 cannot list unfinished multipart uploads, and
+      // the garbage collector aborts recorded ones whose session is gone.
+      await this.objects.put(keys.upload(this.id), "", { key: state.dataKey, multipartId: state.multipartId, name: state.name });
+      if (this.cancelled) {
+        await this.abortMultipart(state);
+        await this.forgetMultipart();
+      }
       await this.save(state);
     }
     const uploaded = await this.objects.uploadPart(state.dataKey, state.multipartId, state.parts.length + 1, part);
@@ -369,6 +381,7 @@ export class UploadSessionCore implements UploadSessionApi {
     const parts = [...state.parts];
     if (tail.length > 0) parts.push(await this.objects.uploadPart(state.dataKey, multipartId, parts.length + 1, tail));
     await this.objects.completeMultipart(state.dataKey, multipartId, parts);
+    await this.forgetMultipart();
   }
 
   /** Best effort: R2 also aborts forgotten multipart uploads itself after 7 days. */
@@ -381,7 +394,21 @@ export class UploadSessionCore implements UploadSessionApi {
     }
   }
 
+  /**
+   * The multipart upload is finished, aborted or about to be aborted by the session itself: its
+   * record (uploads/<id>) has done its job. A record left by a crash is cleared by the collector.
+   */
+  private async forgetMultipart(): Promise<void> {
+    try {
+      await this.objects.delete(keys.upload(this.id));
+    } catch (err) {
+      console.warn("could not remove the multipart upload record", err); // the collector removes it later
+    }
+  }
+
   private async discard(state: SessionState): Promise<void> {
+    // The record first: until the state is gone the session itself still aborts its upload (expiry).
+    if (state.multipartId) await this.forgetMultipart();
     await this.abortMultipart(state);
     await this.storage.deleteAll();
     this.state = null;

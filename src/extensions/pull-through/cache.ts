@@ -6,7 +6,6 @@ import type { ManifestReference, PulledBlob, PullThrough } from "../../context";
 import { digestBytes, formatDigest, tryParseDigest, type Digest } from "../../oci/digest";
 import { RegistryError } from "../../oci/errors";
 import { parseManifest } from "../../oci/manifest";
-import { keys } from "../../storage/layout";
 import type { Descriptor, ManifestRecord, RegistryStore } from "../../storage/registry-store";
 import type { UploadSessions } from "../../uploads/sessions";
 import type { Upstream } from "./config";
@@ -223,34 +222,27 @@ export class PullThroughCache implements PullThrough {
     const id = uploads.newId();
     const session = uploads.get(id);
     if (!session) throw new Error("upload session unavailable");
-    const record = keys.upload(id);
-    const objects = this.options.store.objects;
+    // The session records its multipart upload under uploads/<id> itself, so a collector can abort a crashed fetch's.
     const stored = (async () => {
-      // Recorded while in progress, so a collector can abort the multipart upload of a crashed fetch.
-      await objects.put(record, "", { origin: "pull-through", repository: name, digest: reference, startedAt: String(this.now()) });
+      const created = await session.create(name, digest.algorithm);
+      if (!created.ok) throw new Error(created.error.message);
+      let finished;
       try {
-        const created = await session.create(name, digest.algorithm);
-        if (!created.ok) throw new Error(created.error.message);
-        let finished;
-        try {
-          finished = await session.finish(name, reference, null, fork.store);
-        } catch (err) {
-          // The upstream body failed (cut off, stalled): the session's multipart upload goes too.
-          await session.cancel(name).catch(() => {});
-          throw client.error("UNAVAILABLE", `blob ${reference} broke off while it was fetched (${err instanceof Error ? err.message : String(err)}); nothing was stored`, 502);
+        finished = await session.finish(name, reference, null, fork.store);
+      } catch (err) {
+        // The upstream body failed (cut off, stalled): the session's multipart upload goes too.
+        await session.cancel(name).catch(() => {});
+        throw client.error("UNAVAILABLE", `blob ${reference} broke off while it was fetched (${err instanceof Error ? err.message : String(err)}); nothing was stored`, 502);
+      }
+      if (!finished.ok) {
+        await session.cancel(name);
+        if (finished.error.code === "DIGEST_INVALID") {
+          throw client.error("DIGEST_INVALID", `sent bytes that do not match ${reference} (${remote}); nothing was stored`, 502);
         }
-        if (!finished.ok) {
-          await session.cancel(name);
-          if (finished.error.code === "DIGEST_INVALID") {
-            throw client.error("DIGEST_INVALID", `sent bytes that do not match ${reference} (${remote}); nothing was stored`, 502);
-          }
-          throw client.error("UNAVAILABLE", `blob ${reference} could not be stored: ${finished.error.message}`, 502);
-        }
-        if (size !== null && finished.value.size !== size) {
-          throw client.error("UNAVAILABLE", `sent ${finished.value.size} bytes for ${reference}, not the ${size} it announced`, 502);
-        }
-      } finally {
-        await objects.delete(record);
+        throw client.error("UNAVAILABLE", `blob ${reference} could not be stored: ${finished.error.message}`, 502);
+      }
+      if (size !== null && finished.value.size !== size) {
+        throw client.error("UNAVAILABLE", `sent ${finished.value.size} bytes for ${reference}, not the ${size} it announced`, 502);
       }
     })();
     stored.then(

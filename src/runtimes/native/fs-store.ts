@@ -62,6 +62,8 @@ interface Stored {
   upload?: { id: string; parts: { etag: string; size: number }[] };
   /** Inline object: where its bytes begin in the file. */
   bodyOffset: number;
+  /** The file's mtime (ms): when the object was written (files are renamed into place whole). */
+  uploaded: number;
   /** The whole body, when it came with the first read. */
   bytes?: Uint8Array;
   /** The open file, kept for streaming a large inline body from the version that was read. */
@@ -101,7 +103,7 @@ export class FilesystemObjectStore implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | null> {
     const stored = readStored(this.objectFile(key), HEAD_READ, false);
-    return stored && { key, size: stored.size, metadata: stored.metadata };
+    return stored && { key, size: stored.size, metadata: stored.metadata, uploaded: stored.uploaded };
   }
 
   async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {
@@ -121,7 +123,7 @@ export class FilesystemObjectStore implements ObjectStore {
     } else {
       body = spansStream([{ file: "", fd: stored.fd, position: stored.bodyOffset + offset, length }]);
     }
-    const result: ObjectBody = { key, size: stored.size, metadata: stored.metadata, body };
+    const result: ObjectBody = { key, size: stored.size, metadata: stored.metadata, uploaded: stored.uploaded, body };
     if (range) result.range = { offset, length };
     return result;
   }
@@ -135,14 +137,20 @@ export class FilesystemObjectStore implements ObjectStore {
   async delete(keys: string | string[]): Promise<void> {
     const all = Array.isArray(keys) ? keys : [keys];
     const files = all.map((key) => this.objectFile(key)); // refuse bad keys before deleting any
+    // Each directory is synced once per call, after its files are gone (a batch of 1,000 keys from
+    // the garbage collector shares a few directories); then the parts of multipart objects go.
+    const dirs = new Set<string>();
+    const uploads: string[] = [];
     for (const file of files) {
       const stored = readStored(file, HEAD_READ, false);
       if (!stored) continue;
       await fsp.rm(file, { force: true });
-      if (this.durable) await syncDir(path.dirname(file));
-      if (stored.upload) await this.removeUpload(stored.upload.id);
-      await this.pruneDirs(path.dirname(file));
+      dirs.add(path.dirname(file));
+      if (stored.upload) uploads.push(stored.upload.id);
     }
+    if (this.durable) for (const dir of dirs) await syncDir(dir);
+    for (const id of uploads) await this.removeUpload(id);
+    for (const dir of dirs) await this.pruneDirs(dir);
   }
 
   async list(prefix: string, options: { startAfter?: string; limit?: number; metadata?: boolean } = {}): Promise<ListPage> {
@@ -158,7 +166,7 @@ export class FilesystemObjectStore implements ObjectStore {
     for (const key of keys) {
       const stored = readStored(this.objectFile(key), HEAD_READ, false);
       if (!stored) continue; // deleted meanwhile
-      objects.push({ key, size: stored.size, metadata: options.metadata ? stored.metadata : {} });
+      objects.push({ key, size: stored.size, metadata: options.metadata ? stored.metadata : {}, uploaded: stored.uploaded });
     }
     return { objects, truncated };
   }
@@ -471,13 +479,13 @@ function readStored(file: string, readSize: number, keepOpen: boolean): Stored |
     }
     const header = JSON.parse(utf8Decoder.decode(json)) as Header;
     const metadata = header.m ?? {};
+    const stat = fs.fstatSync(fd);
+    const uploaded = Math.floor(stat.mtimeMs);
     if (header.u && header.p) {
       const parts = header.p.map(([etag, size]) => ({ etag, size }));
-      return { metadata, size: parts.reduce((sum, p) => sum + p.size, 0), upload: { id: header.u, parts }, bodyOffset };
+      return { metadata, size: parts.reduce((sum, p) => sum + p.size, 0), upload: { id: header.u, parts }, bodyOffset, uploaded };
     }
-    // A read that came back short reached the end of the file: its size is known without fstat.
-    const fileSize = n < readSize ? n : fs.fstatSync(fd).size;
-    const stored: Stored = { metadata, size: fileSize - bodyOffset, bodyOffset };
+    const stored: Stored = { metadata, size: stat.size - bodyOffset, bodyOffset, uploaded };
     if (n < readSize && keepOpen) stored.bytes = scratch.slice(bodyOffset, n);
     else if (keepOpen) {
       stored.fd = fd;

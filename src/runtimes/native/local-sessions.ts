@@ -247,4 +247,8 @@ class SessionHandle implements UploadSessionApi {
   cancel(name: string): Promise<SessionResult<null>> {
     return this.sessions.use(this.id, (core) => core.cancel(name));
   }
+
+  exists(): Promise<boolean> {
+    return this.sessions.use(this.id, (core) => core.exists());
+  }
 }

@@ -14,6 +14,7 @@ import { Authenticator } from "../../auth/authenticator";
 import { acceptSparseManifests, browsePageEnabled, requestBodyLimit, uploadConfig, type RegistrySettings } from "../../settings";
 import { RegistryStore } from "../../storage/registry-store";
 import { pullThroughFromSettings } from "../../extensions/pull-through";
+import { collectGarbage, gcConfig, type GcReport, type RunOptions } from "../../extensions/gc";
 import { DataDirLock } from "./data-dir-lock";
 import { FilesystemObjectStore } from "./fs-store";
 import { LocalUploadSessions } from "./local-sessions";
@@ -41,7 +42,9 @@ export interface NativeRegistry {
   /** The auth mode in force; "refusing" when the auth settings cannot work (the reason went to stderr). */
   authMode: Authenticator["mode"];
   handle(request: Request, client?: ClientInfo): Promise<Response>;
-  /** Stops the expiry sweep and the metrics listener, waits for running requests, closes the database, releases the lock. */
+  /** One garbage collection now (what GC_INTERVAL_SECONDS runs on a timer). */
+  collectGarbage(options?: RunOptions): Promise<GcReport>;
+  /** Stops the expiry sweep, the collector's timer and the metrics listener, waits for running requests, closes the database, releases the lock. */
   close(): Promise<void>;
   /** The counts behind /metrics; extensions add theirs with metrics.count("pull_through_hits"). */
   readonly metrics: Metrics;
@@ -79,6 +82,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
     const db = database;
     const metrics = new Metrics();
     metrics.gauge("upload_sessions_open", "Upload sessions holding state (started, not finished, cancelled or expired).", () => db.openSessions());
+    const lifecycle = gcConfig(settings);
     const registry = createRegistry({
       store,
       uploads: sessions,
@@ -98,17 +102,34 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
         scrape: { metrics, auth, group: ops.metricsGroup },
         ready: dataDirProbe(dataDir, objectsDir, db),
       }),
+      lifecycle,
     });
     if (ops.metricsAddress !== null) metricsListener = await startMetricsListener(ops.metricsAddress, metrics);
     const listener = metricsListener;
     let closed: Promise<void> | null = null;
+    const collect = (options: RunOptions = {}) => collectGarbage(objects, sessions, lifecycle, options);
+    // The scheduled collection (GC_INTERVAL_SECONDS, 0 = off); a failed run is logged and retried next time.
+    let collecting: Promise<unknown> | null = null;
+    const timer = lifecycle.intervalMs > 0
+      ? setInterval(() => {
+          if (collecting) return;
+          collecting = collect()
+            .then((r) => console.log(`gc: freed ${r.bytesFreed} bytes`, JSON.stringify(r.removed)))
+            .catch((err) => console.error("gc: scheduled collection failed", err))
+            .finally(() => (collecting = null));
+        }, lifecycle.intervalMs)
+      : null;
+    timer?.unref?.();
     return {
       authMode: auth.mode,
       handle: (request, client) => registry(request, client),
       metrics,
       metricsListener: listener,
+      collectGarbage: collect,
       close() {
         closed ??= (async () => {
+          if (timer) clearInterval(timer);
+          await collecting;
           await listener?.close();
           await sessions.close();
           db.close();

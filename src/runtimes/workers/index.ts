@@ -12,6 +12,7 @@ import { DurableFailureLimiter } from "../../../durable/auth-failures";
 import { MemoryFailureLimiter } from "../../auth/failure-limiter";
 import { durableBlobFlights } from "../../../durable/blob-flight";
 import { MAX_MANIFEST_BYTES, workersPullThrough } from "./pull-through";
+import { collectGarbage, gcConfig } from "../../extensions/gc";
 
 export { UploadSession } from "../../../durable/upload-session";
 export { AuthFailureCounter } from "../../../durable/auth-failures";
@@ -55,16 +56,38 @@ async function buildRegistry(env: Env): Promise<Registry> {
       // /metrics is not served on Workers: counts in one isolate's memory would be a small random part.
       ready: async () => void (await env.BUCKET.head(READY_PROBE_KEY)),
     }),
+    lifecycle: workersGcConfig(env),
   });
 }
 
 /** A key that is never written: its HEAD proves that R2 answers without reading any content. */
 const READY_PROBE_KEY = "_ops/ready-probe";
 
+/**
+ * The Cron Trigger ([triggers] crons in wrangler.toml): one garbage collection. A run that hits a
+ * platform limit stops with the store consistent; the next trigger starts over and finishes.
+ */
+export async function scheduledCollection(env: Env): Promise<void> {
+  const objects = new R2ObjectStore(env.BUCKET);
+  const report = await collectGarbage(objects, durableUploadSessions(env.UPLOADS), workersGcConfig(env));
+  const { removed, bytesFreed, restoredLinks } = report;
+  console.log(`gc: freed ${bytesFreed} bytes${report.complete ? "" : " (continues at the next trigger)"}`, JSON.stringify({ removed, restoredLinks }));
+}
+
+/** A collection stops after this many R2 operations and hands over to the next (subrequest limits). */
+const GC_OPERATIONS_PER_INVOCATION = 900;
+
+function workersGcConfig(env: Env) {
+  return gcConfig(env, { operationsPerRun: GC_OPERATIONS_PER_INVOCATION });
+}
+
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     // Cloudflare's edge sets CF-Connecting-IP to the client's address (the local front sets it too).
     const address = request.headers.get("CF-Connecting-IP") ?? undefined;
     return (await registryFor(env))(request, { address });
+  },
+  async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+    ctx.waitUntil(scheduledCollection(env).catch((err) => console.error("gc: scheduled collection failed", err)));
   },
 } satisfies ExportedHandler<Env>;

@@ -15,7 +15,7 @@ export interface R2StoreOptions {
 const BLOB_DATA = keys.blobData("");
 
 function info(object: R2Object): ObjectInfo {
-  return { key: object.key, size: object.size, metadata: object.customMetadata ?? {} };
+  return { key: object.key, size: object.size, metadata: object.customMetadata ?? {}, uploaded: object.uploaded.getTime() };
 }
 
 export class R2ObjectStore implements ObjectStore {

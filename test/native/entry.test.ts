@@ -94,6 +94,8 @@ describe("settings rules", () => {
     const wide = readProcessSettings({ SETTINGS_FILE: "/dev/null", HOST: "0.0.0.0", AUTH_MODE: "token" }, tmp).settings;
     expect([wide.AUTH_SERVICE, wide.AUTH_TOKEN_REALM]).toEqual([undefined, undefined]);
     expect(readProcessSettings({ SETTINGS_FILE: "/dev/null", HOST: "0.0.0.0" }, tmp).settings.AUTH_MODE).toBeUndefined();
+    // An auth setting given empty on purpose is a setting: no default on loopback either.
+    expect(readProcessSettings({ SETTINGS_FILE: "/dev/null", AUTH_MODE: "" }, tmp).settings.AUTH_MODE).toBe("");
     expect(() => readProcessSettings({ SETTINGS_FILE: "/dev/null", PORT: "70000" }, tmp)).toThrow(/PORT must be a port number/);
     expect(() => readProcessSettings({ SETTINGS_FILE: "/dev/null", TLS_CERT: "x.pem" }, tmp)).toThrow(/TLS_CERT and TLS_KEY go together/);
   });

@@ -97,7 +97,8 @@ export const isLoopbackHost = (host: string) => host === "localhost" || host ===
 export function withLocalAuthDefaults(settings: Settings, listen: { host: string; port: number; https: boolean }): Settings {
   if (!isLoopbackHost(listen.host)) return settings;
   const out: Settings = { ...settings };
-  const anyAuth = Object.keys(out).some((name) => (name.startsWith("AUTH_") || name === "JWT_REGISTRY_TOKENS_PUBLIC_KEY") && out[name]);
+  // Any auth setting given, even an empty one (AUTH_MODE= on purpose), and nothing is assumed.
+  const anyAuth = Object.keys(out).some((name) => (name.startsWith("AUTH_") || name === "JWT_REGISTRY_TOKENS_PUBLIC_KEY") && out[name] !== undefined);
   if (!anyAuth) out.AUTH_MODE = "open";
   if (out.AUTH_MODE === "token") {
     const hostPart = listen.host.includes(":") ? `[${listen.host}]` : listen.host;

@@ -114,8 +114,9 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
       ? setInterval(() => {
           if (collecting) return;
           collecting = collect()
-            .then((r) => console.log(`gc: freed ${r.bytesFreed} bytes`, JSON.stringify(r.removed)))
-            .catch((err) => console.error("gc: scheduled collection failed", err))
+            // One JSON line, like the request log beside it on stdout.
+            .then((r) => console.log(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "gc: scheduled collection", bytesFreed: r.bytesFreed, removed: r.removed, complete: r.complete })))
+            .catch((err) => console.error(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "gc: scheduled collection failed", error: err instanceof Error ? err.message : String(err) })))
             .finally(() => (collecting = null));
         }, lifecycle.intervalMs)
       : null;

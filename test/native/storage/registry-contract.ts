@@ -309,7 +309,10 @@ export const registryContract: TestCase<RegistryContext>[] = [
           assert.equal(fs.readdirSync(path.join(dataDir, "objects", ".multipart")).length, 1, "a part is stored");
           const kept = await startUpload(registry, "demo/expire");
           const deadline = Date.now() + 10_000;
-          while (fs.readdirSync(path.join(dataDir, "objects", ".multipart")).length > 0 && Date.now() < deadline) {
+          // The sweep removes the parts and the state one after the other: wait for both.
+          const swept = async () =>
+            fs.readdirSync(path.join(dataDir, "objects", ".multipart")).length === 0 && (await uploadStatus(registry, location)).status === 404;
+          while (!(await swept()) && Date.now() < deadline) {
             assert.equal((await patch(registry, kept, randomBytes(10))).status, 202); // a session in use stays
             await new Promise((resolve) => setTimeout(resolve, 100));
           }

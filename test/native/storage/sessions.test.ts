@@ -34,9 +34,10 @@ function gate() {
       current?.resolve();
       current = null;
     },
+    /** Fails the waiting barrier and every later one until open(): a slow append that reaches it late fails too. */
     fail(err: unknown) {
-      current?.reject(err);
-      current = null;
+      if (!current) this.close();
+      current!.reject(err);
     },
   };
 }
@@ -97,6 +98,7 @@ describe("write-behind upload-session state", () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     durability.fail(new StorageFullError("test"));
     await expect(lost).rejects.toBeInstanceOf(StorageFullError);
+    durability.open();
     expect(storedOffset(id)).toBe(PART + 100);
     expect(await sessions.get(id)!.status("demo/x"), "a fresh core reports what is stored").toEqual({ ok: true, value: { offset: PART + 100 } });
 

@@ -1,23 +1,11 @@
+/// <reference path="../worker/provided.d.ts" />
 // globalSetup of the worker suite (runs in Node): a Docker-Hub-like upstream (this registry,
 // native, token mode, realm on another port) on the loopback port vitest.config.ts gave the
 // worker's UPSTREAMS, with the images test/worker/pull-through.test.ts pulls through workerd.
+// What is provided (ProvidedContext["pullThroughUpstream"]) is declared once, in test/worker/provided.d.ts.
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { image, sha256, startTokenUpstream } from "./upstreams";
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    pullThroughUpstream: {
-      url: string;
-      manifest: string;
-      blobs: { digest: string; size: number }[];
-      /** A layer larger than two upload parts (multipart in R2). */
-      large: { digest: string; size: number };
-      /** Another multipart-sized layer, for a client that gives up midway. */
-      abandoned: { digest: string; size: number };
-    };
-  }
-}
 
 const MiB = 1024 * 1024;
 

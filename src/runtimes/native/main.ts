@@ -5,7 +5,7 @@ import process from "node:process";
 import { limitsFromSettings, serve } from "./http";
 import { stdoutLog } from "./ops";
 import { createNativeRegistry } from "./registry";
-import { readProcessSettings, SettingsError } from "./settings";
+import { readProcessSettings } from "./settings";
 
 export interface RuntimeInfo {
   name: "bun" | "deno" | "node";
@@ -38,8 +38,7 @@ export async function startNativeRegistry(runtime: RuntimeInfo): Promise<void> {
     config = readProcessSettings(process.env, process.cwd());
     limits = limitsFromSettings(config.settings);
   } catch (err) {
-    if (err instanceof SettingsError || err instanceof Error) fail(err.message);
-    throw err;
+    fail(err instanceof Error ? err.message : String(err));
   }
   const { settings, host, port, dataDir, tls } = config;
   if (config.unknown.length > 0) {

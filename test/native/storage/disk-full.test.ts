@@ -4,6 +4,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NativeRegistry } from "../../../src/runtimes/native/registry";
 import { finish, open, patch, pullBlob, request, startUpload } from "./registry-contract";
@@ -83,8 +84,16 @@ describe("disk full", () => {
 
   it("takes uploads again once the abandoned sessions have expired and freed their parts", async () => {
     const deadline = Date.now() + 15_000;
-    while (fs.readdirSync(path.join(mountPoint, "data", "objects", ".multipart")).length > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    // The sweep frees the parts first, then the sessions' state (their tails in SQLite): wait for both.
+    const db = new DatabaseSync(path.join(mountPoint, "data", "uploads.sqlite"), { readOnly: true });
+    const sessionsLeft = () => (db.prepare("SELECT COUNT(DISTINCT session) AS n FROM upload_entries").get() as { n: number }).n;
+    try {
+      while ((fs.readdirSync(path.join(mountPoint, "data", "objects", ".multipart")).length > 0 || sessionsLeft() > 0) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(sessionsLeft(), "abandoned sessions' state swept").toBe(0);
+    } finally {
+      db.close();
     }
     expect(fs.readdirSync(path.join(mountPoint, "data", "objects", ".multipart"))).toEqual([]);
     const later = randomBytes(2 * MiB); // its tail in SQLite, then its file: twice its size must fit

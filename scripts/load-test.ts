@@ -40,7 +40,7 @@ function makeTargets(o: Options, runId: string): Target[] {
 
 /** Runs every scenario on every target, alternating which goes first each round. */
 async function runAll(o: Options, targets: Target[], progress: Progress): Promise<Row[]> {
-  const peaks = new Map<string, number>();
+  const peaks = new Map<string, { peak: number; growth: number }>();
   const pids = new Map(targets.map((t) => [t, registryPids(t.url, t.label === "url" ? o.pid : o.comparePid)]));
   for (const name of o.scenarios) {
     for (let round = 0; round < o.rounds; round++) {
@@ -60,7 +60,8 @@ async function runAll(o: Options, targets: Target[], progress: Progress): Promis
         const peak = sampler ? sampler.stop() : null;
         for (const row of t.touched) {
           const key = `${t.label} ${row}`;
-          if (peak !== null) peaks.set(key, Math.max(peak, peaks.get(key) ?? 0));
+          const before = peaks.get(key);
+          if (peak !== null) peaks.set(key, { peak: Math.max(peak.peak, before?.peak ?? 0), growth: Math.max(peak.growth, before?.growth ?? 0) });
           if (round === o.rounds - 1) progress.print(`${t.label.padEnd(7)} ${summaryLine(t.recorders.get(row)!.row(row, t.label, null))}`);
         }
       }

@@ -92,6 +92,8 @@ export class RssSampler {
   private tree: number[] = [];
   private ticks = 0;
   peak = 0;
+  /** RSS at start(): the growth a scenario caused is peak - initial. */
+  initial = 0;
 
   constructor(roots: number[]) {
     this.roots = roots;
@@ -99,23 +101,24 @@ export class RssSampler {
 
   start(intervalMs = 100): void {
     this.peak = 0;
-    this.sample();
+    this.initial = this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
   }
 
-  stop(): number {
+  stop(): { peak: number; growth: number } {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.sample();
-    return this.peak;
+    return { peak: this.peak, growth: Math.max(0, this.peak - this.initial) };
   }
 
-  private sample(): void {
+  private sample(): number {
     // Re-walk the tree now and then: a server may start worker processes while it runs.
     if (this.ticks++ % 10 === 0) this.tree = processTree(this.roots);
     let sum = 0;
     for (const pid of this.tree) sum += rssBytes(pid);
     if (sum > this.peak) this.peak = sum;
+    return sum;
   }
 }

@@ -22,7 +22,7 @@ export function table(header: string[], rows: string[][]): string {
 
 export function resultTable(rows: Row[]): string {
   return table(
-    ["scenario", "ops", "errors", "MB/s", "req/s", "p50 ms", "p90 ms", "p99 ms", "time s", "peak RSS MiB"],
+    ["scenario", "ops", "errors", "MB/s", "req/s", "p50 ms", "p90 ms", "p99 ms", "time s", "peak RSS MiB", "RSS growth MiB"],
     rows.map((r) => [
       r.scenario,
       String(r.ops),
@@ -34,6 +34,7 @@ export function resultTable(rows: Row[]): string {
       fixed(r.latencyMs?.p99, 2),
       fixed(r.seconds, 2),
       fixed(r.peakRssMiB),
+      fixed(r.rssGrowthMiB),
     ]),
   );
 }

@@ -14,6 +14,8 @@ export interface Row {
   requestsPerSecond: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number } | null;
   peakRssMiB: number | null;
+  /** Peak minus the RSS when the scenario started: what the scenario itself made the registry hold. */
+  rssGrowthMiB: number | null;
 }
 
 const MAX_SAMPLES = 5;
@@ -69,7 +71,7 @@ export class Recorder {
     return this.measured + (this.started === null ? 0 : (performance.now() - this.started) / 1000);
   }
 
-  row(scenario: string, target: string, peakRssBytes: number | null): Row {
+  row(scenario: string, target: string, rss: { peak: number; growth: number } | null): Row {
     const seconds = this.elapsedSeconds();
     return {
       scenario,
@@ -82,7 +84,8 @@ export class Recorder {
       mbPerSecond: this.measuresBytes && seconds > 0 ? round(this.bytes / 1e6 / seconds, 1) : null,
       requestsPerSecond: seconds > 0 ? round(this.ops / seconds, 1) : 0,
       latencyMs: latencySummary(this.latencies),
-      peakRssMiB: peakRssBytes === null ? null : round(peakRssBytes / 1024 ** 2, 1),
+      peakRssMiB: rss === null ? null : round(rss.peak / 1024 ** 2, 1),
+      rssGrowthMiB: rss === null ? null : round(rss.growth / 1024 ** 2, 1),
     };
   }
 }

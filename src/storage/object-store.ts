@@ -30,6 +30,9 @@ export interface ListPage {
   truncated: boolean;
 }
 
+/** The bytes of one part: one buffer, or chunks written in order (no copy where the store can avoid it). */
+export type PartBytes = Uint8Array | readonly Uint8Array[];
+
 export interface UploadedPart {
   partNumber: number;
   etag: string;
@@ -48,7 +51,7 @@ export interface ObjectStore {
 
   // Multipart uploads: every part but the last has the same size.
   createMultipart(key: string): Promise<string>;
-  uploadPart(key: string, uploadId: string, partNumber: number, data: Uint8Array): Promise<UploadedPart>;
+  uploadPart(key: string, uploadId: string, partNumber: number, data: PartBytes): Promise<UploadedPart>;
   completeMultipart(key: string, uploadId: string, parts: UploadedPart[]): Promise<void>;
   abortMultipart(key: string, uploadId: string): Promise<void>;
   /**

@@ -197,17 +197,31 @@ export class UploadSessionCore implements UploadSessionApi {
    * `wholeChunk` (a body limit is configured, so chunks are bounded) nothing is committed until
    * the body has ended: a chunk that fails midway, or is cut off for being too large, leaves the
    * offset where it was. Parts uploaded meanwhile are overwritten when the chunk is sent again.
+   *
+   * One part is written while the next is received (at most one in flight, committed in order),
+   * so the store's write time overlaps the client's sending instead of adding to it. A part the
+   * store failed to take ends the request at the last committed offset.
    */
   private async receive(state: SessionState, body: ReadableStream<Uint8Array>, wholeChunk = false): Promise<void> {
     const hash = await this.hashAt(state);
     const staleTail: string[] = [];
+    let carried = state.tailLength; // stored tail bytes the next part starts with
     let pending: Uint8Array[] = [];
     let pendingLength = 0;
+    let writing = null as Promise<void> | null; // the part being written
     let ended = false;
     const cutPart = async () => {
-      staleTail.push(...(await this.uploadFullPart(state, pending, pendingLength, hash, !wholeChunk)));
+      if (writing) await writing;
+      const chunks = pending;
+      const length = pendingLength;
+      const atBoundary = hash.fork();
       pending = [];
       pendingLength = 0;
+      carried = 0;
+      writing = this.uploadFullPart(state, chunks, length, atBoundary, !wholeChunk).then((replaced) => {
+        staleTail.push(...replaced);
+      });
+      writing.catch(() => {}); // awaited before the next part and at the end
     };
     const reader = body.getReader();
     try {
@@ -217,25 +231,34 @@ export class UploadSessionCore implements UploadSessionApi {
         let chunk = value;
         while (chunk.length > 0) {
           // A full part is waiting (an earlier upload of it failed): send it before reading on.
-          if (state.tailLength + pendingLength >= state.partSize) await cutPart();
-          const room = state.partSize - state.tailLength - pendingLength;
+          if (carried + pendingLength >= state.partSize) await cutPart();
+          const room = state.partSize - carried - pendingLength;
           const piece = chunk.length <= room ? chunk : chunk.subarray(0, room);
           chunk = chunk.subarray(piece.length);
           hash.update(piece);
           pending.push(piece);
           pendingLength += piece.length;
-          if (state.tailLength + pendingLength === state.partSize) await cutPart();
+          if (carried + pendingLength === state.partSize) await cutPart();
         }
       }
       ended = true;
     } finally {
+      reader.releaseLock();
+      const partFailure = await writing?.then(
+        () => null,
+        (err: unknown) => err ?? new Error("part upload failed"),
+      );
+      if (partFailure) {
+        // The bytes after the failed part cannot be kept: the session stays at its last commit.
+        if (wholeChunk) await this.dropUncommittedParts();
+        throw partFailure;
+      }
       // Keep whatever arrived, even if the client went away mid-chunk: it can resume from here.
       if (ended || !wholeChunk) {
         if (pendingLength > 0 || staleTail.length > 0) await this.appendTail(state, pending, pendingLength, hash, staleTail);
       } else {
         await this.dropUncommittedParts();
       }
-      reader.releaseLock();
     }
   }
 
@@ -260,11 +283,13 @@ export class UploadSessionCore implements UploadSessionApi {
     }
   }
 
-  /** Uploads tail + pending as the next part; returns the tail keys it replaced (deleted now when `commit`). */
+  /**
+   * Uploads tail + pending as the next part; `hash` covers exactly the bytes through it. Returns
+   * the tail keys it replaced (deleted now when `commit`).
+   */
   private async uploadFullPart(state: SessionState, pending: Uint8Array[], pendingLength: number, hash: RunningHash, commit: boolean): Promise<string[]> {
     this.assertLive();
-    const tail = await this.readTail(state);
-    const part = concatBytes([...tail, ...pending], state.tailLength + pendingLength);
+    const part = [...(await this.readTail(state)), ...pending];
     if (!state.multipartId) {
       state.multipartId = await this.objects.createMultipart(state.dataKey);
       // Recorded before the session refers to it: R2 cannot list unfinished multipart uploads, and
@@ -377,9 +402,9 @@ export class UploadSessionCore implements UploadSessionApi {
   /** Sends the tail as the last part and completes the multipart upload at `dataKey`. */
   private async completeMultipart(state: SessionState): Promise<void> {
     const multipartId = state.multipartId!;
-    const tail = await this.readTailBytes(state);
+    const tail = await this.readTail(state);
     const parts = [...state.parts];
-    if (tail.length > 0) parts.push(await this.objects.uploadPart(state.dataKey, multipartId, parts.length + 1, tail));
+    if (state.tailLength > 0) parts.push(await this.objects.uploadPart(state.dataKey, multipartId, parts.length + 1, tail));
     await this.objects.completeMultipart(state.dataKey, multipartId, parts);
     await this.forgetMultipart();
   }

@@ -16,8 +16,9 @@
 import * as fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
+import { concatBytes } from "../../bytes";
 import { StorageFullError } from "../../oci/errors";
-import type { ByteRange, ListPage, ObjectBody, ObjectInfo, ObjectStore, UploadedPart } from "../../storage/object-store";
+import type { ByteRange, ListPage, ObjectBody, ObjectInfo, ObjectStore, PartBytes, UploadedPart } from "../../storage/object-store";
 import { partStored } from "./gc-hint";
 import { OBJECT_SUFFIX, compareKeys, decodeSegment, keySegments, objectPath, prefixPath } from "./fs-keys";
 
@@ -193,7 +194,7 @@ export class FilesystemObjectStore implements ObjectStore {
     return id;
   }
 
-  async uploadPart(key: string, uploadId: string, partNumber: number, data: Uint8Array): Promise<UploadedPart> {
+  async uploadPart(key: string, uploadId: string, partNumber: number, data: PartBytes): Promise<UploadedPart> {
     const dir = this.openUpload(key, uploadId);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) throw new RangeError(`bad part number ${partNumber}`);
     const etag = randomBytes(8).toString("hex");
@@ -364,7 +365,7 @@ export class FilesystemObjectStore implements ObjectStore {
     let previous: Stored | null = null;
     try {
       const small = !body || body.length <= GET_READ;
-      const chunks = small ? [concat([prefix, json, body ?? new Uint8Array(0)])] : [concat([prefix, json]), body];
+      const chunks = small ? [concatBytes([prefix, json, body ?? new Uint8Array(0)])] : [concatBytes([prefix, json]), body];
       await writeSynced(temp, chunks, this.durable);
       previous = readStored(file, HEAD_READ, false);
       await this.renameInto(temp, file);
@@ -515,18 +516,43 @@ function fileSize(file: string): number {
   }
 }
 
-async function writeSynced(file: string, data: Uint8Array | Uint8Array[], durable: boolean): Promise<void> {
+async function writeSynced(file: string, data: PartBytes, durable: boolean): Promise<void> {
   const handle = await fsp.open(file, "wx", 0o644);
   try {
-    for (const chunk of Array.isArray(data) ? data : [data]) await writeAll(handle, chunk);
+    await writeAll(handle, data);
     if (durable) await handle.datasync();
   } finally {
     await handle.close();
   }
 }
 
-async function writeAll(handle: fs.promises.FileHandle, chunk: Uint8Array): Promise<void> {
-  for (let at = 0; at < chunk.length; ) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
+/** Buffers per writev call (Linux's IOV_MAX is 1024). */
+const WRITEV_BATCH = 256;
+
+/** Writes all of `data` at the file position; a list of chunks goes out with writev, not copied into one buffer. */
+async function writeAll(handle: fs.promises.FileHandle, data: PartBytes): Promise<void> {
+  const chunks = data instanceof Uint8Array ? [data] : [...data];
+  let first = 0;
+  while (first < chunks.length) {
+    const head = chunks[first]!;
+    if (head.length === 0) {
+      first += 1;
+      continue;
+    }
+    const batch = chunks.slice(first, first + WRITEV_BATCH);
+    let written = batch.length === 1 ? (await handle.write(head, 0, head.length)).bytesWritten : (await handle.writev(batch)).bytesWritten;
+    // A short write: drop what went out, go on with the rest.
+    while (written > 0) {
+      const chunk = chunks[first]!;
+      if (written >= chunk.length) {
+        written -= chunk.length;
+        first += 1;
+      } else {
+        chunks[first] = chunk.subarray(written);
+        written = 0;
+      }
+    }
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -536,16 +562,6 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 function errorCode(err: unknown): string | undefined {

@@ -1,6 +1,7 @@
 // ObjectStore on a Cloudflare R2 bucket binding.
+import { concatBytes } from "../../bytes";
 import { keys } from "../../storage/layout";
-import type { ByteRange, ListPage, ObjectBody, ObjectInfo, ObjectStore, UploadedPart } from "../../storage/object-store";
+import type { ByteRange, ListPage, ObjectBody, ObjectInfo, ObjectStore, PartBytes, UploadedPart } from "../../storage/object-store";
 
 export interface R2StoreOptions {
   /**
@@ -78,8 +79,10 @@ export class R2ObjectStore implements ObjectStore {
     return (await this.bucket.createMultipartUpload(key)).uploadId;
   }
 
-  async uploadPart(key: string, uploadId: string, partNumber: number, data: Uint8Array): Promise<UploadedPart> {
-    const part = await this.bucket.resumeMultipartUpload(key, uploadId).uploadPart(partNumber, data);
+  async uploadPart(key: string, uploadId: string, partNumber: number, data: PartBytes): Promise<UploadedPart> {
+    // R2 takes one body of known length.
+    const body = data instanceof Uint8Array ? data : concatBytes([...data]);
+    const part = await this.bucket.resumeMultipartUpload(key, uploadId).uploadPart(partNumber, body);
     return { partNumber: part.partNumber, etag: part.etag };
   }
 

@@ -291,6 +291,26 @@ export const storeContract: TestCase<StoreContext>[] = [
     },
   },
   {
+    name: "multipart: a part given as a list of chunks (more than one writev, empty ones among them) is stored byte for byte",
+    async run({ store }) {
+      const whole = randomBytes(PART + 5000);
+      const pieces = (bytes: Uint8Array, count: number): Uint8Array[] => {
+        const cuts = [0, ...Array.from({ length: count - 1 }, () => Math.floor(Math.random() * bytes.length)).sort((a, b) => a - b), bytes.length];
+        const list = cuts.slice(1).map((end, i) => bytes.subarray(cuts[i]!, end));
+        return [new Uint8Array(0), ...list.slice(0, 7), new Uint8Array(0), ...list.slice(7), new Uint8Array(0)];
+      };
+      const first = pieces(whole.subarray(0, PART), 1500);
+      const key = "blob-data/chunk-list";
+      const id = await store.createMultipart(key);
+      const uploaded = [
+        await store.uploadPart(key, id, 1, first),
+        await store.uploadPart(key, id, 2, pieces(whole.subarray(PART), 600)),
+      ];
+      await store.completeMultipart(key, id, uploaded);
+      assertSameBytes(await body(store, key), whole, "completed object");
+    },
+  },
+  {
     name: "multipart: completion copies nothing; delete frees the parts; a put over it frees them too",
     async run({ store, root }) {
       const parts = [randomBytes(PART), randomBytes(1000)];

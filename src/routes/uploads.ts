@@ -41,7 +41,8 @@ async function tryMount(ctx: RegistryContext, caller: Principal, name: string, d
   } else if (!caller.canPullEverything) {
     return false;
   }
-  info ??= await ctx.store.blobInfo(digest);
+  // Linked in `from`, the blob is live for any collection running now; unlinked, it may be going.
+  info ??= from !== null ? await ctx.store.blobInfo(digest) : await ctx.store.reuseBlob(digest);
   if (!info) return false;
   await ctx.store.link(name, digest, info);
   return true;

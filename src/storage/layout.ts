@@ -13,6 +13,9 @@
 //   uploads/<session-id>                      an unfinished multipart upload of that upload session
 //                                             (metadata: key, multipartId, name), so the collector can
 //                                             abort it once the session is gone
+//   gc/cursor                                 where a collection that ran out of budget goes on
+//   gc/reused/<alg>/<hex>                     a stored blob was just linked again (sweeps.ts)
+//   gc/sweeps/<id>                            blob keys a collection is deleting now (body: JSON list)
 //
 // Name components cannot begin with "_", so "_layers" etc. never collide with a nested repository.
 import type { Digest } from "../oci/digest";
@@ -41,4 +44,8 @@ export const keys = {
   repositories: "repositories/",
   /** Where a garbage collection that ran out of budget goes on (src/extensions/gc/). */
   gcCursor: "gc/cursor",
+  reuse: (d: Digest) => `gc/reused/${digestPath(d)}`,
+  reuses: "gc/reused/",
+  sweep: (id: string) => `gc/sweeps/${id}`,
+  sweeps: "gc/sweeps/",
 };

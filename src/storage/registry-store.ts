@@ -3,6 +3,7 @@
 import { formatDigest, parseDigest, type Digest } from "../oci/digest";
 import { keys } from "./layout";
 import type { ByteRange, ObjectBody, ObjectStore } from "./object-store";
+import { announceReuse, waitForSweeps } from "./sweeps";
 
 export interface BlobInfo {
   size: number;
@@ -48,6 +49,19 @@ export class RegistryStore {
     const location = head.metadata.location;
     if (location) return { size: Number(head.metadata.size), location };
     return { size: head.size, location: key };
+  }
+
+  /**
+   * The stored blob, for a link whose bytes this request did not write (the upload's bytes were
+   * stored already, a mount, a manifest pushed again): the reuse is announced first, so a garbage
+   * collection deleting the blob right now either spares it or has deleted it by the time this
+   * looks (storage/sweeps.ts). Null: not stored; the caller stores its own bytes or has none.
+   */
+  async reuseBlob(digest: Digest): Promise<BlobInfo | null> {
+    if (!(await this.objects.head(keys.blob(digest)))) return null;
+    await announceReuse(this.objects, digest);
+    await waitForSweeps(this.objects, keys.blob(digest));
+    return this.blobInfo(digest);
   }
 
   /** Opens a blob's bytes (optionally a range); `info` avoids a second lookup when already known. */
@@ -155,9 +169,7 @@ export class RegistryStore {
     const meta = { mediaType: record.mediaType, size: String(record.size) };
     // Everything that can fail is prepared before the first write.
     const referrerEntry = referrer ? JSON.stringify(referrer.descriptor) : null;
-    if (!(await this.objects.head(keys.blob(record.digest)))) {
-      await this.objects.put(keys.blob(record.digest), bytes);
-    }
+    if (!(await this.reuseBlob(record.digest))) await this.objects.put(keys.blob(record.digest), bytes);
     if (referrer && referrerEntry !== null) {
       await this.objects.put(keys.referrer(name, referrer.subject, record.digest), referrerEntry, {
         subject: formatDigest(referrer.subject),

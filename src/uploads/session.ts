@@ -357,7 +357,7 @@ export class UploadSessionCore implements UploadSessionApi {
 
   /** Makes the verified bytes visible under their digest; never stores a blob twice. */
   private async publish(state: SessionState, digest: Digest): Promise<BlobInfo> {
-    const existing = await this.registry.blobInfo(digest);
+    const existing = await this.registry.reuseBlob(digest);
     if (existing) {
       await this.abortMultipart(state);
       return existing;
@@ -381,7 +381,7 @@ export class UploadSessionCore implements UploadSessionApi {
       const actual = await digestBytes(digest.algorithm, tail);
       if (actual.hex !== digest.hex) throw digestMismatch(digest, actual);
       await this.abortMultipart(state);
-      return (await this.registry.blobInfo(digest)) ?? (await this.registry.putBlobBytes(digest, tail));
+      return (await this.registry.reuseBlob(digest)) ?? (await this.registry.putBlobBytes(digest, tail));
     }
     await this.completeMultipart(state);
     const object = await this.objects.get(state.dataKey);
@@ -389,7 +389,7 @@ export class UploadSessionCore implements UploadSessionApi {
     const hash = this.hashes.create(digest.algorithm);
     await feed(hash, object.body);
     const actual = { algorithm: digest.algorithm, hex: hash.digestHex() };
-    const existing = actual.hex === digest.hex ? await this.registry.blobInfo(digest) : null;
+    const existing = actual.hex === digest.hex ? await this.registry.reuseBlob(digest) : null;
     if (actual.hex !== digest.hex || existing) await this.objects.delete(state.dataKey);
     if (actual.hex !== digest.hex) {
       // The multipart upload is complete, so this session cannot take more bytes: end it.

@@ -15,10 +15,12 @@
 //   6. blob-data/ objects no pointer names whose session is gone
 //   7. uploads/ records whose session is gone: abort the multipart upload, drop the record
 //   8. catalog entries of repositories with nothing left
+//   9. reuse announcements and sweep markers that have done their job
 // Everything written or linked within the grace window is left alone.
 import { formatDigest, parseDigest } from "../../oci/digest";
 import { keys } from "../../storage/layout";
 import type { ObjectInfo, ObjectStore } from "../../storage/object-store";
+import { SWEEP_WINDOW_MS, announceSweep, isStale, reusedSince } from "../../storage/sweeps";
 import { isImmutable, ruleFor, type RetentionRule, type TagPattern } from "./config";
 
 export interface CollectorOptions {
@@ -48,7 +50,7 @@ export interface GcCursor {
   after?: string;
 }
 
-export type Step = "tags" | "manifests" | "referrers" | "layerLinks" | "blobs" | "blobData" | "uploads" | "catalog";
+export type Step = "tags" | "manifests" | "referrers" | "layerLinks" | "blobs" | "blobData" | "uploads" | "catalog" | "markers";
 
 export interface GcReport {
   dryRun: boolean;
@@ -62,6 +64,8 @@ export interface GcReport {
   bytesFreed: number;
   /** Blob links removed in step 2 and put back because a manifest pushed meanwhile lists them. */
   restoredLinks: number;
+  /** Unlinked blobs step 5 left because they were reused while it ran (or it ran too slowly to delete them safely). */
+  sparedBlobs: number;
   /** The removed keys (at most MAX_REPORTED_KEYS). */
   keys: string[];
   keysTruncated: boolean;
@@ -185,9 +189,10 @@ export class Collector {
       finishedAt: "",
       graceSeconds: Math.round(this.options.graceMs / 1000),
       repositories: 0,
-      removed: { tags: 0, manifests: 0, referrers: 0, layerLinks: 0, blobs: 0, blobData: 0, uploads: 0, catalog: 0 },
+      removed: { tags: 0, manifests: 0, referrers: 0, layerLinks: 0, blobs: 0, blobData: 0, uploads: 0, catalog: 0, markers: 0 },
       bytesFreed: 0,
       restoredLinks: 0,
+      sparedBlobs: 0,
       keys: [],
       keysTruncated: false,
       complete: false,
@@ -283,27 +288,44 @@ export class Collector {
       }
     }
 
-    // 5. Blobs no repository links: the pointer first, so a stop in between leaves only blob-data garbage.
-    const doomedBlobs: { key: string; size: number }[] = [];
-    const doomedData: { key: string; size: number }[] = [];
+    // 5. Blobs no repository links: the pointer first, so a stop in between leaves only blob-data
+    // garbage. Each batch is announced before it goes, and a blob reused meanwhile (an upload of
+    // bytes already stored, a mount) is spared: storage/sweeps.ts.
+    const doomed: [string, BlobEntry][] = [];
     const pointed = new Set<string>();
     for (const [key, blob] of blobs) {
       if (live.has(key) || !old(blob)) {
         if (blob.location) pointed.add(blob.location);
-        continue;
+      } else {
+        doomed.push([key, blob]);
       }
-      doomedBlobs.push({ key, size: blob.location ? 0 : blob.size });
-      if (blob.location) doomedData.push({ key: blob.location, size: blob.size });
     }
-    await remove("blobs", doomedBlobs);
-    await remove("blobData", doomedData);
+    const doomedData = new Set<string>();
+    for (let at = 0; at < doomed.length; at += DELETE_BATCH) {
+      let batch = doomed.slice(at, at + DELETE_BATCH);
+      const began = this.now();
+      const marker = report.dryRun ? null : await announceSweep(objects, `${cursor.startedAt}-${invoked}-${at}`, batch.map(([key]) => key));
+      try {
+        const reused = reusedSince(await listAll(objects, keys.reuses), cutoff);
+        const tooSlow = this.now() - began > SWEEP_WINDOW_MS; // reusers may have stopped waiting: next run
+        const spared = batch.filter(([key]) => tooSlow || reused.has(key));
+        for (const [, blob] of spared) if (blob.location) pointed.add(blob.location);
+        report.sparedBlobs += spared.length;
+        batch = batch.filter((entry) => !spared.includes(entry));
+        await remove("blobs", batch.map(([key, blob]) => ({ key, size: blob.location ? 0 : blob.size })));
+        const data = batch.filter(([, blob]) => blob.location).map(([, blob]) => ({ key: blob.location!, size: blob.size }));
+        await remove("blobData", data);
+        for (const d of data) doomedData.add(d.key);
+      } finally {
+        if (marker) await objects.delete(marker);
+      }
+    }
 
     // 6. Multipart objects no pointer names (a session that completed and died before publishing,
     // or a digest that did not match), once old and their session is gone.
-    const doomedSet = new Set(doomedData.map((d) => d.key));
     let strays: { key: string; size: number }[] = [];
     for (const o of await listAll(objects, keys.blobDataPrefix)) {
-      if (pointed.has(o.key) || doomedSet.has(o.key) || !old(o)) continue;
+      if (pointed.has(o.key) || doomedData.has(o.key) || !old(o)) continue;
       const id = o.key.slice(keys.blobDataPrefix.length);
       if (await this.options.sessionExists(id)) continue;
       strays.push({ key: o.key, size: o.size });
@@ -339,6 +361,14 @@ export class Collector {
 
     // 8. Repositories with nothing left leave the catalog.
     await remove("catalog", emptied.map((name) => ({ key: keys.catalogEntry(name), size: 0 })));
+
+    // 9. Reuse announcements past the grace window (their links, if any, are listed now) and
+    // sweep markers of runs that died mid-sweep.
+    const markers = [
+      ...(await listAll(objects, keys.reuses)).filter((o) => old(o)),
+      ...(await listAll(objects, keys.sweeps)).filter((o) => isStale(o, this.now)),
+    ];
+    await remove("markers", markers.map((o) => ({ key: o.key, size: 0 })));
 
     report.complete = true;
     report.finishedAt = new Date(this.now()).toISOString();

@@ -193,7 +193,7 @@ export class PullThroughCache implements PullThrough {
     const linked = await store.linkedBlob(name, digest);
     const linkedInfo = linked && (linked.info ?? (await store.blobInfo(digest)));
     if (linkedInfo) return { size: linkedInfo.size };
-    const info = await store.blobInfo(digest);
+    const info = await store.reuseBlob(digest);
     if (!info) return null;
     const route = this.route(name);
     if (!route) return null;

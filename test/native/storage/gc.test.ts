@@ -6,14 +6,16 @@ import * as fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { GcReport } from "../../../src/extensions/gc";
+import { parseDigest } from "../../../src/oci/digest";
 import { FilesystemObjectStore } from "../../../src/runtimes/native/fs-store";
+import { RegistryStore } from "../../../src/storage/registry-store";
 import type { NativeRegistry } from "../../../src/runtimes/native/registry";
 import { removeBundles, startChild } from "./children";
 import {
   DAY, age, assertPulls, digestOf, json, keyFile, pushBlob, pushImage, pushIndex, putManifest, storeFiles, uploadDir, type Image,
 } from "./gc-support";
 import { open, patch, request, startUpload } from "./registry-contract";
-import { MiB, randomBytes, tempDir, utf8 } from "./support";
+import { MiB, assertSameBytes, readAll, randomBytes, tempDir, utf8 } from "./support";
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -112,6 +114,10 @@ async function buildGarbage(dir: string): Promise<Garbage> {
   const uploadIds = [(await fs.promises.readFile(path.join(dir, "objects", keyFile(location)))).toString("latin1").match(/"u":"([0-9a-f]+)"/)![1]!, strayId, unfinishedId, record!.metadata.multipartId!];
   const before = storeFiles(dir);
   for (const id of uploadIds) for (const f of before) if (f.startsWith(uploadDir(id))) files.add(f);
+  // The second push of the shared layer announced its reuse; two days on, the announcement has done its job.
+  const announcements = before.filter((f) => f.startsWith("gc/reused/"));
+  expect(announcements).toEqual([keyFile(`gc/reused/sha256/${hexOf(digestOf(shared))}`)]);
+  for (const f of announcements) files.add(f);
 
   age(dir, 2 * DAY);
   registry = await open(dir, GC_SETTINGS);
@@ -159,7 +165,7 @@ describe("garbage collection on the native runtime", () => {
       expect(report.removed).toEqual(dry.removed);
       expect(report.keys.sort()).toEqual(dry.keys.sort());
       expect(report.bytesFreed).toBe(dry.bytesFreed);
-      expect(report.removed).toEqual({ tags: 1, manifests: 0, referrers: 1, layerLinks: 5, blobs: 5, blobData: 2, uploads: 2, catalog: 2 });
+      expect(report.removed).toEqual({ tags: 1, manifests: 0, referrers: 1, layerLinks: 5, blobs: 5, blobData: 2, uploads: 2, catalog: 2, markers: 1 });
       // Three 1.5-6 MiB layers' worth: the 5 MiB multipart layer, the small ones, the manifest and config.
       expect(report.bytesFreed).toBeGreaterThan(5 * MiB + 100);
       await assertAllPull(registry, garbage);
@@ -191,7 +197,7 @@ describe("garbage collection on the native runtime", () => {
   });
 
   it("stopped at any step, the store stays consistent and the next run frees the rest", async () => {
-    const steps = ["tags", "referrers", "layerLinks", "blobs", "blobData", "uploads", "catalog"] as const;
+    const steps = ["tags", "referrers", "layerLinks", "blobs", "blobData", "uploads", "catalog", "markers"] as const;
     const dir = dataDir("gc-steps");
     const garbage = await buildGarbage(dir);
     const template = path.join(dataDir("gc-steps-template"), "copy");
@@ -215,6 +221,93 @@ describe("garbage collection on the native runtime", () => {
         await assertAllPull(registry, garbage);
       });
     }
+  });
+
+  /** Old garbage: blobs pushed to `old/repo`, unlinked there, two days old. */
+  async function unlinkedBlobs(dir: string, blobs: Uint8Array[]): Promise<string[]> {
+    const digests = await withRegistry(dir, async (registry) => {
+      const pushed: string[] = [];
+      for (const bytes of blobs) {
+        const digest = await pushBlob(registry, "old/repo", bytes);
+        expect((await registry.handle(request("DELETE", `/v2/old/repo/blobs/${digest}`))).status).toBe(202);
+        pushed.push(digest);
+      }
+      return pushed;
+    });
+    age(dir, 2 * DAY);
+    return digests;
+  }
+
+  async function assertBlob(registry: NativeRegistry, name: string, digest: string, bytes: Uint8Array): Promise<void> {
+    const res = await registry.handle(request("GET", `/v2/${name}/blobs/${digest}`));
+    expect(res.status, `GET ${digest} in ${name}`).toBe(200);
+    assertSameBytes(await readAll(res.body), bytes, `${digest} in ${name}`);
+  }
+
+  it("a push of old unlinked bytes while the collector deletes them keeps its blob: it waits for the sweep, then stores its own copy", async () => {
+    const dir = dataDir("gc-race-writer");
+    const blobs = [randomBytes(6 * MiB + 3), randomBytes(2000)]; // a multipart blob and an inline one
+    const digests = await unlinkedBlobs(dir, blobs);
+    const announced = (digest: string) => fs.existsSync(path.join(dir, "objects", keyFile(`gc/reused/sha256/${hexOf(digest)}`)));
+    await withRegistry(dir, async (registry) => {
+      const pushes: Promise<string>[] = [];
+      const report = await registry.collectGarbage({
+        async beforeDelete(step) {
+          if (step !== "blobs" || pushes.length > 0) return;
+          // The collector has looked for reuses: pushes of the same bytes reach their PUT now, find
+          // the bytes stored and announce the reuse, too late for this sweep to see it.
+          for (const bytes of blobs) pushes.push(pushBlob(registry, "new/repo", bytes));
+          const deadline = Date.now() + 5000;
+          while (!digests.every(announced) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+        },
+      });
+      expect(await Promise.all(pushes)).toEqual(digests);
+      expect(report.removed.blobs, "the sweep went on: it had not seen the reuse").toBe(2);
+      for (const [i, digest] of digests.entries()) await assertBlob(registry, "new/repo", digest, blobs[i]!);
+      await registry.collectGarbage();
+      for (const [i, digest] of digests.entries()) await assertBlob(registry, "new/repo", digest, blobs[i]!);
+    });
+  });
+
+  it("an old unlinked blob whose reuse was announced within the grace window is spared; once that is old too, it goes", async () => {
+    const dir = dataDir("gc-race-collector");
+    const [digest] = await unlinkedBlobs(dir, [randomBytes(3000)]);
+    // A push reusing the bytes has announced it and not linked them yet (its link would come next).
+    const objects = await FilesystemObjectStore.open(path.join(dir, "objects"));
+    expect(await new RegistryStore(objects).reuseBlob(parseDigest(digest!))).not.toBeNull();
+    const blobFile = path.join(dir, "objects", keyFile(blobKey(digest!)));
+    await withRegistry(dir, async (registry) => {
+      const report = await registry.collectGarbage();
+      expect(report.removed.blobs).toBe(0);
+      expect(report.sparedBlobs).toBe(1);
+      expect(fs.existsSync(blobFile)).toBe(true);
+    });
+    age(dir, 2 * DAY);
+    await withRegistry(dir, async (registry) => {
+      const report = await registry.collectGarbage();
+      expect(report.removed).toMatchObject({ blobs: 1, markers: 1 });
+      expect(report.sparedBlobs).toBe(0);
+      expect(fs.existsSync(blobFile)).toBe(false);
+    });
+  });
+
+  it("a sweep that takes longer than its window deletes nothing (waiting pushes may have given up); the next run does", async () => {
+    const dir = dataDir("gc-race-slow");
+    const [digest] = await unlinkedBlobs(dir, [randomBytes(3000)]);
+    const sweepsDir = path.join(dir, "objects", "gc", "sweeps");
+    const sweeping = () => fs.existsSync(sweepsDir) && fs.readdirSync(sweepsDir).length > 0;
+    const blobFile = path.join(dir, "objects", keyFile(blobKey(digest!)));
+    await withRegistry(dir, async (registry) => {
+      // The collector's clock jumps 20 s while its sweep marker exists: the sweep looks too slow.
+      const slow = await registry.collectGarbage({ now: () => Date.now() + (sweeping() ? 20_000 : 0) });
+      expect(slow.removed.blobs).toBe(0);
+      expect(slow.sparedBlobs).toBe(1);
+      expect(fs.existsSync(blobFile)).toBe(true);
+      expect(sweeping(), "the marker is gone").toBe(false);
+      const next = await registry.collectGarbage();
+      expect(next.removed.blobs).toBe(1);
+      expect(fs.existsSync(blobFile)).toBe(false);
+    });
   });
 
   it.each(["node", "bun", "deno"])("kill -9 of a %s process in the middle of a run: the next run ends consistent", async (runtime) => {

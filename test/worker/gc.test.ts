@@ -107,17 +107,23 @@ describe("a collection split over invocations (GC_OPERATIONS_PER_RUN)", () => {
     const later = () => Date.now() + 2 * DAY;
     let invocations = 0;
     let removed = 0;
+    const phases = new Set<string>();
     for (;;) {
-      const report = await collectGarbage(store, durableUploadSessions(env.UPLOADS), config, { now: later });
+      // Pages of 10 keys and 10 operations: a few dozen objects make each phase take several invocations.
+      const report = await collectGarbage(store, durableUploadSessions(env.UPLOADS), config, { now: later, pageSize: 10, budget: 10 });
       invocations += 1;
       removed += report.keys.length;
       if (report.complete) break;
-      expect(JSON.parse(await (await env.BUCKET.get("gc/cursor"))!.text())).toEqual(report.cursor);
+      phases.add(report.cursor!.phase);
+      const stored = JSON.parse(await (await env.BUCKET.get("gc/cursor"))!.text());
+      expect(stored.cursor).toEqual(report.cursor);
+      expect(stored.live.length, "what step 1 found linked travels with the cursor").toBeGreaterThan(0);
       // Consistent between invocations: every kept image pulls.
       for (const { repo, image } of kept) h.expectSameBytes(await h.getBlobBytes(repo, image.layers[0]!.digest), image.layers[0]!.bytes);
       expect(invocations).toBeLessThan(50);
     }
     expect(invocations).toBeGreaterThan(1);
+    expect(phases.has("repositories") && phases.has("blobs"), [...phases].join()).toBe(true);
     expect(await env.BUCKET.head("gc/cursor")).toBeNull();
     const after = await allKeys();
     expect(before.filter((k) => !after.includes(k))).toEqual(expected);

@@ -2,20 +2,20 @@
 // Runtime-independent: it speaks only to the ObjectStore (and asks the runtime whether an upload
 // session still exists). ARCHITECTURE.md "Storage lifecycle" says why it is safe on a live registry.
 //
-// One run, in this order (each deletion removes only garbage, so a run stopped anywhere leaves a
-// consistent store and the next run finishes the job):
-//   1. per repository (catalog order; a budget may stop the run between repositories and hand back
-//      a cursor): retention (tags, then untagged manifests), dangling tags and referrer entries,
-//      blob links no manifest of the repository lists
+// One run, in phases; each walks its listing in pages, and a budget may stop the run anywhere
+// between two items and hand back a cursor (and what it learned so far) to go on from. Each
+// deletion removes only garbage, so a run stopped anywhere leaves a consistent store.
+//   1. repositories (catalog order): retention (tags, then untagged manifests), dangling tags and
+//      referrer entries, blob links no manifest of the repository lists; what the remaining links
+//      name is live; repositories left with nothing are noted
 //   2. blob links removed in step 1 that a manifest pushed meanwhile lists are put back
-//   3. list blobs/ (what exists, with pointer locations)
-//   4. list every repository's links again: whatever they name is live, so a blob linked during
-//      the run (a push or mount of bytes that already existed) stays
-//   5. blobs nothing links (pointer first, then the multipart object holding its bytes)
-//   6. blob-data/ objects no pointer names whose session is gone
-//   7. uploads/ records whose session is gone: abort the multipart upload, drop the record
-//   8. catalog entries of repositories with nothing left
-//   9. reuse announcements and sweep markers that have done their job
+//   3. blobs/: old blobs that are not live go, pointer first, then the multipart object holding
+//      their bytes; a blob linked since step 1 was reused, and reuses are announced
+//      (storage/sweeps.ts)
+//   4. blob-data/ objects no pointer names whose session is gone
+//   5. uploads/ records whose session is gone: abort the multipart upload, drop the record
+//   6. catalog entries of the repositories step 1 found empty, unless a push arrived since
+//   7. reuse announcements and sweep markers that have done their job
 // Everything written or linked within the grace window is left alone.
 import { formatDigest, parseDigest } from "../../oci/digest";
 import { keys } from "../../storage/layout";
@@ -39,15 +39,30 @@ export interface CollectorOptions {
    * repositories and before the sweep; when spent, the run stops and reports a cursor to go on from.
    */
   budget?: number;
-  /** Where an earlier invocation of this run stopped. */
-  cursor?: GcCursor | null;
+  /** Where an earlier invocation of this run stopped, and what it had learned. */
+  resume?: GcProgress | null;
+  /** Keys per listing call (tests make it small; R2 lists at most 1,000). */
+  pageSize?: number;
 }
 
-/** Where a run that hit its budget goes on: the repositories after `after`, then the sweep. */
+export const GC_PHASES = ["repositories", "blobs", "blobData", "uploads", "finish"] as const;
+
+/** Where a run that hit its budget goes on: the phase, and the last key of its listing done. */
 export interface GcCursor {
   startedAt: number;
-  phase: "repositories" | "sweep";
+  phase: (typeof GC_PHASES)[number];
   after?: string;
+}
+
+/** What a split run carries from one invocation to the next (stored with the cursor, not reported). */
+export interface GcProgress {
+  cursor: GcCursor;
+  /** Blob keys the links of step 1 name. */
+  live: string[];
+  /** blob-data keys that kept blobs point to (step 3), so step 4 leaves them. */
+  pointed: string[];
+  /** Repositories step 1 found with nothing left, for step 6. */
+  emptied: string[];
 }
 
 export type Step = "tags" | "manifests" | "referrers" | "layerLinks" | "blobs" | "blobData" | "uploads" | "catalog" | "markers";
@@ -82,13 +97,6 @@ interface ManifestRefs {
   blobs: string[];
   manifests: string[];
   subject?: string;
-}
-
-interface BlobEntry {
-  size: number;
-  uploaded: number;
-  /** The multipart object holding the bytes (pointers only). */
-  location?: string;
 }
 
 /** "sha256/<hex>" (a key's last two segments) → "sha256:<hex>", or null when it is no digest. */
@@ -162,6 +170,7 @@ export class Collector {
   private readonly refsCache = new Map<string, ManifestRefs>();
   private readonly objects: ObjectStore;
   private count = 0;
+  private carried: GcProgress | null = null;
 
   constructor(
     store: ObjectStore,
@@ -178,11 +187,17 @@ export class Collector {
 
   async run(): Promise<GcReport> {
     const invoked = this.now();
-    const cursor: GcCursor = this.options.cursor ? { ...this.options.cursor } : { startedAt: invoked, phase: "repositories" };
+    const resumed = this.options.resume;
+    const cursor: GcCursor = resumed ? { ...resumed.cursor } : { startedAt: invoked, phase: "repositories" };
+    const live = new Set(resumed?.live ?? []);
+    const pointed = new Set(resumed?.pointed ?? []);
+    const emptied = new Set(resumed?.emptied ?? []);
+    this.carried = null;
     // A run continued from a cursor keeps its first cutoff: older, so it only ever spares more.
     const cutoff = cursor.startedAt - this.options.graceMs;
     const old = (o: { uploaded: number }) => o.uploaded < cutoff;
     const objects = this.objects;
+    const pageSize = this.options.pageSize ?? 1000;
     const report: GcReport = {
       dryRun: this.options.dryRun === true,
       startedAt: new Date(cursor.startedAt).toISOString(),
@@ -200,8 +215,13 @@ export class Collector {
     const overBudget = () => this.options.budget !== undefined && this.operations() >= this.options.budget;
     const stopHere = () => {
       report.cursor = { ...cursor };
+      this.carried = { cursor: { ...cursor }, live: [...live], pointed: [...pointed], emptied: [...emptied] };
       report.finishedAt = new Date(this.now()).toISOString();
       return report;
+    };
+    const enter = (phase: GcCursor["phase"]) => {
+      cursor.phase = phase;
+      delete cursor.after;
     };
     // Keys removed by this run (a dry run only pretends): later steps see the store as it would be.
     const gone = new Set<string>();
@@ -221,149 +241,131 @@ export class Collector {
         else report.keysTruncated = true;
       }
     };
+    /**
+     * Pages of a prefix from the cursor on. `handle` returns how many of a page's objects it dealt
+     * with (fewer when the budget ran out); the cursor moves past them. False: stopped by the budget.
+     */
+    const eachPage = async (prefix: string, metadata: boolean, handle: (objects: ObjectInfo[]) => Promise<number>): Promise<boolean> => {
+      for (;;) {
+        if (overBudget()) return false;
+        const page = await objects.list(prefix, { startAfter: cursor.after, limit: pageSize, metadata });
+        const handled = await handle(page.objects);
+        if (handled > 0) cursor.after = page.objects[handled - 1]!.key;
+        if (handled < page.objects.length) return false;
+        if (!page.truncated || page.objects.length === 0) return true;
+      }
+    };
 
-    // 1. Each repository's own objects, in catalog order from the cursor; a budget stops between repositories.
+    // 1. Each repository's own objects, in catalog order from the cursor (the budget may stop the
+    // run between two repositories); what their remaining links name is live.
     if (cursor.phase === "repositories") {
       const removedLinks = new Map<string, ObjectInfo>(); // blob link key → the link, to put back if needed
       const done: string[] = [];
-      let finished = false;
-      for (let startAfter = cursor.after === undefined ? undefined : keys.catalogEntry(cursor.after); ;) {
-        const page = await objects.list(keys.catalog, { startAfter });
-        let stopped = false;
-        for (const entry of page.objects) {
-          if (overBudget()) {
-            stopped = true;
-            break;
-          }
+      const finished = await eachPage(keys.catalog, false, async (entries) => {
+        for (const [i, entry] of entries.entries()) {
+          if (overBudget()) return i;
           const name = entry.key.slice(keys.catalog.length);
-          await this.collectRepository(name, old, removedLinks, remove);
+          const found = await this.collectRepository(name, old, removedLinks, remove);
+          for (const key of found.linked) live.add(key);
+          if (found.empty && old(entry)) emptied.add(name);
           done.push(name);
-          cursor.after = name;
           report.repositories += 1;
         }
-        if (stopped) break;
-        if (!page.truncated || page.objects.length === 0) {
-          finished = true;
-          break;
-        }
-        startAfter = page.objects[page.objects.length - 1]!.key;
-      }
+        return entries.length;
+      });
       // 2. A manifest pushed while its blob links were being removed (it checked them just before)
       // gets them back: the race lasts milliseconds, so this invocation's removals are the ones to check.
-      await this.restoreLinks(done, invoked, removedLinks, gone, report);
+      for (const key of await this.restoreLinks(done, invoked, removedLinks, gone, report)) live.add(key);
       if (!finished) return stopHere();
-      cursor.phase = "sweep";
-      delete cursor.after;
+      enter("blobs");
+    }
+
+    // 3. Blobs nothing linked in step 1, old: the pointer first, so a stop in between leaves only
+    // blob-data garbage. A link made since (to bytes already stored: a reuse) is announced, and
+    // each batch is announced before it goes: storage/sweeps.ts.
+    if (cursor.phase === "blobs") {
+      const finished = await eachPage(keys.blobs, true, async (page) => {
+        const doomed: ObjectInfo[] = [];
+        for (const o of page) {
+          if (live.has(o.key) || !old(o)) {
+            if (o.metadata.location) pointed.add(o.metadata.location);
+          } else {
+            doomed.push(o);
+          }
+        }
+        await this.sweepBlobs(doomed, `${cursor.startedAt}-${invoked}-${this.operations()}`, cutoff, pointed, remove, report);
+        return page.length;
+      });
+      if (!finished) return stopHere();
+      enter("blobData");
+    }
+
+    // 4. Multipart objects no pointer names (a session that completed and died before publishing,
+    // or a digest that did not match), once old and their session is gone. A pointer written
+    // since step 3 names young bytes (completed just now), so is never among these.
+    if (cursor.phase === "blobData") {
+      const finished = await eachPage(keys.blobDataPrefix, false, async (page) => {
+        const strays: { key: string; size: number }[] = [];
+        let handled = 0;
+        for (const o of page) {
+          if (overBudget()) break;
+          handled += 1;
+          if (pointed.has(o.key) || gone.has(o.key) || !old(o)) continue;
+          if (await this.sessionExists(o.key.slice(keys.blobDataPrefix.length))) continue;
+          strays.push({ key: o.key, size: o.size });
+        }
+        await remove("blobData", strays);
+        return handled;
+      });
+      if (!finished) return stopHere();
+      enter("uploads");
+    }
+
+    // 5. Unfinished multipart uploads of sessions that no longer exist.
+    if (cursor.phase === "uploads") {
+      const finished = await eachPage(keys.uploads, true, async (page) => {
+        const abandoned: { key: string; size: number }[] = [];
+        let handled = 0;
+        for (const o of page) {
+          if (overBudget()) break;
+          handled += 1;
+          if (!old(o) || (await this.sessionExists(o.key.slice(keys.uploads.length)))) continue;
+          if (!report.dryRun && o.metadata.key && o.metadata.multipartId) {
+            await this.options.beforeDelete?.("uploads", [o.key]);
+            try {
+              await objects.abortMultipart(o.metadata.key, o.metadata.multipartId);
+            } catch (err) {
+              // Already gone (aborted by the session's own sweep, or R2's 7-day expiry): the record goes anyway.
+              console.warn(`gc: aborting multipart upload ${o.metadata.multipartId} failed`, err);
+            }
+          }
+          abandoned.push({ key: o.key, size: 0 });
+        }
+        await remove("uploads", abandoned);
+        return handled;
+      });
+      if (!finished) return stopHere();
+      enter("finish");
+    }
+
+    // 6. Repositories step 1 found empty leave the catalog, unless a push arrived since: it links
+    // before it looks at the catalog entry, and this looks at the links after removing the entry.
+    for (const name of emptied) {
       if (overBudget()) return stopHere();
+      if (!(await this.isEmpty(name, gone))) continue;
+      const entry = keys.catalogEntry(name);
+      await remove("catalog", [{ key: entry, size: 0 }]);
+      if (!report.dryRun && !(await this.isEmpty(name, gone))) {
+        await objects.put(entry, "");
+        report.removed.catalog -= 1;
+        gone.delete(entry);
+      }
+      emptied.delete(name);
     }
 
-    // 3. What is stored. Blobs written after this listing are never candidates.
-    const blobs = new Map<string, BlobEntry>();
-    for (const o of await listAll(objects, keys.blobs, true)) {
-      const entry: BlobEntry = { size: o.size, uploaded: o.uploaded };
-      if (o.metadata.location) {
-        entry.location = o.metadata.location;
-        entry.size = Number(o.metadata.size) || 0;
-      }
-      blobs.set(o.key, entry);
-    }
-
-    // 4. Every link, listed after the blobs: a blob linked by then (a push, a mount of old bytes) is live.
-    const live = new Set<string>();
-    const emptied: string[] = [];
-    for (const entry of await listAll(objects, keys.catalog)) {
-      const name = entry.key.slice(keys.catalog.length);
-      let left = 0;
-      for (const prefix of [keys.manifestLinks(name), keys.layerLinks(name)]) {
-        for (const link of await listAll(objects, prefix)) {
-          if (gone.has(link.key)) continue;
-          left += 1;
-          const digest = digestOfPath(link.key.slice(prefix.length));
-          if (digest) live.add(blobKey(digest));
-        }
-      }
-      if (left === 0 && old(entry)) {
-        const tags = (await listAll(objects, keys.tags(name))).filter((t) => !gone.has(t.key));
-        if (tags.length === 0) emptied.push(name);
-      }
-    }
-
-    // 5. Blobs no repository links: the pointer first, so a stop in between leaves only blob-data
-    // garbage. Each batch is announced before it goes, and a blob reused meanwhile (an upload of
-    // bytes already stored, a mount) is spared: storage/sweeps.ts.
-    const doomed: [string, BlobEntry][] = [];
-    const pointed = new Set<string>();
-    for (const [key, blob] of blobs) {
-      if (live.has(key) || !old(blob)) {
-        if (blob.location) pointed.add(blob.location);
-      } else {
-        doomed.push([key, blob]);
-      }
-    }
-    const doomedData = new Set<string>();
-    for (let at = 0; at < doomed.length; at += DELETE_BATCH) {
-      let batch = doomed.slice(at, at + DELETE_BATCH);
-      const began = this.now();
-      const marker = report.dryRun ? null : await announceSweep(objects, `${cursor.startedAt}-${invoked}-${at}`, batch.map(([key]) => key));
-      try {
-        const reused = reusedSince(await listAll(objects, keys.reuses), cutoff);
-        const tooSlow = this.now() - began > SWEEP_WINDOW_MS; // reusers may have stopped waiting: next run
-        const spared = batch.filter(([key]) => tooSlow || reused.has(key));
-        for (const [, blob] of spared) if (blob.location) pointed.add(blob.location);
-        report.sparedBlobs += spared.length;
-        batch = batch.filter((entry) => !spared.includes(entry));
-        await remove("blobs", batch.map(([key, blob]) => ({ key, size: blob.location ? 0 : blob.size })));
-        const data = batch.filter(([, blob]) => blob.location).map(([, blob]) => ({ key: blob.location!, size: blob.size }));
-        await remove("blobData", data);
-        for (const d of data) doomedData.add(d.key);
-      } finally {
-        if (marker) await objects.delete(marker);
-      }
-    }
-
-    // 6. Multipart objects no pointer names (a session that completed and died before publishing,
-    // or a digest that did not match), once old and their session is gone.
-    let strays: { key: string; size: number }[] = [];
-    for (const o of await listAll(objects, keys.blobDataPrefix)) {
-      if (pointed.has(o.key) || doomedData.has(o.key) || !old(o)) continue;
-      const id = o.key.slice(keys.blobDataPrefix.length);
-      if (await this.options.sessionExists(id)) continue;
-      strays.push({ key: o.key, size: o.size });
-    }
-    if (strays.length > 0) {
-      // Blobs published after step 3 name their data too.
-      const since = new Set<string>();
-      for (const o of await listAll(objects, keys.blobs, true)) {
-        if (!gone.has(o.key) && o.metadata.location) since.add(o.metadata.location);
-      }
-      strays = strays.filter((s) => !since.has(s.key));
-    }
-    await remove("blobData", strays);
-
-    // 7. Unfinished multipart uploads of sessions that no longer exist.
-    const abandoned: { key: string; size: number }[] = [];
-    for (const o of await listAll(objects, keys.uploads, true)) {
-      if (!old(o)) continue;
-      const id = o.key.slice(keys.uploads.length);
-      if (await this.options.sessionExists(id)) continue;
-      if (!report.dryRun && o.metadata.key && o.metadata.multipartId) {
-        await this.options.beforeDelete?.("uploads", [o.key]);
-        try {
-          await objects.abortMultipart(o.metadata.key, o.metadata.multipartId);
-        } catch (err) {
-          // Already gone (aborted by the session's own sweep, or R2's 7-day expiry): the record goes anyway.
-          console.warn(`gc: aborting multipart upload ${o.metadata.multipartId} failed`, err);
-        }
-      }
-      abandoned.push({ key: o.key, size: 0 });
-    }
-    await remove("uploads", abandoned);
-
-    // 8. Repositories with nothing left leave the catalog.
-    await remove("catalog", emptied.map((name) => ({ key: keys.catalogEntry(name), size: 0 })));
-
-    // 9. Reuse announcements past the grace window (their links, if any, are listed now) and
-    // sweep markers of runs that died mid-sweep.
+    // 7. Reuse announcements past the grace window (their links, if any, were listed in step 1)
+    // and sweep announcements of runs that died mid-sweep.
+    if (overBudget()) return stopHere();
     const markers = [
       ...(await listAll(objects, keys.reuses)).filter((o) => old(o)),
       ...(await listAll(objects, keys.sweeps)).filter((o) => isStale(o, this.now)),
@@ -375,9 +377,60 @@ export class Collector {
     return report;
   }
 
-  /** Puts back blob links this invocation removed that a manifest pushed since `since` lists. */
-  private async restoreLinks(names: string[], since: number, removedLinks: Map<string, ObjectInfo>, gone: Set<string>, report: GcReport): Promise<void> {
-    if (removedLinks.size === 0) return;
+  /** What a run stopped by its budget carries to the next invocation; null once the run is complete. */
+  progress(): GcProgress | null {
+    return this.carried;
+  }
+
+  /**
+   * One batch of unlinked old blobs: announced, then those reused meanwhile (or all, if this took
+   * too long to delete safely) are spared; the rest go, pointers before the bytes they name.
+   */
+  private async sweepBlobs(
+    doomed: ObjectInfo[],
+    id: string,
+    cutoff: number,
+    pointed: Set<string>,
+    remove: (step: Step, objects: { key: string; size: number }[]) => Promise<void>,
+    report: GcReport,
+  ): Promise<void> {
+    if (doomed.length === 0) return;
+    const began = this.now();
+    const marker = report.dryRun ? null : await announceSweep(this.objects, id, doomed.map((o) => o.key));
+    try {
+      const reused = reusedSince(await listAll(this.objects, keys.reuses), cutoff);
+      const tooSlow = this.now() - began > SWEEP_WINDOW_MS; // reusers may have stopped waiting: next run
+      const spared = doomed.filter((o) => tooSlow || reused.has(o.key));
+      for (const o of spared) if (o.metadata.location) pointed.add(o.metadata.location);
+      report.sparedBlobs += spared.length;
+      const going = doomed.filter((o) => !spared.includes(o));
+      await remove("blobs", going.map((o) => ({ key: o.key, size: o.metadata.location ? 0 : o.size })));
+      await remove(
+        "blobData",
+        going.filter((o) => o.metadata.location).map((o) => ({ key: o.metadata.location!, size: Number(o.metadata.size) || 0 })),
+      );
+    } finally {
+      if (marker) await this.objects.delete(marker);
+    }
+  }
+
+  /** No tag, manifest or blob link left in the repository (keys this run removed do not count). */
+  private async isEmpty(name: string, gone: Set<string>): Promise<boolean> {
+    for (const prefix of [keys.tags(name), keys.manifestLinks(name), keys.layerLinks(name)]) {
+      if ((await listAll(this.objects, prefix)).some((o) => !gone.has(o.key))) return false;
+    }
+    return true;
+  }
+
+  private async sessionExists(id: string): Promise<boolean> {
+    this.count += 1; // a Durable Object call on Workers: a subrequest like a store call
+    return this.options.sessionExists(id);
+  }
+
+  /** Puts back blob links this invocation removed that a manifest pushed since `since` lists; returns their blob keys. */
+  private async restoreLinks(names: string[], since: number, removedLinks: Map<string, ObjectInfo>, gone: Set<string>, report: GcReport): Promise<string[]> {
+    const restored: string[] = [];
+    if (removedLinks.size === 0) return restored;
     for (const name of names) {
       const prefix = keys.manifestLinks(name);
       for (const link of await listAll(this.objects, prefix)) {
@@ -391,21 +444,24 @@ export class Collector {
           if (!report.dryRun) await this.objects.put(linkKey, "", removed.metadata);
           removedLinks.delete(linkKey);
           gone.delete(linkKey);
+          restored.push(blobKey(blob));
           report.restoredLinks += 1;
         }
       }
     }
+    return restored;
   }
 
   /**
-   * Retention, dangling entries and unlisted blob links of one repository.
+   * Retention, dangling entries and unlisted blob links of one repository. Returns the blob keys
+   * its remaining links name, and whether nothing (no tag, manifest or blob link) is left.
    */
   private async collectRepository(
     name: string,
     old: (o: { uploaded: number }) => boolean,
     removedLinks: Map<string, ObjectInfo>,
     remove: (step: Step, objects: { key: string; size: number }[]) => Promise<void>,
-  ): Promise<void> {
+  ): Promise<{ linked: string[]; empty: boolean }> {
     const manifestPrefix = keys.manifestLinks(name);
     const tagPrefix = keys.tags(name);
     const layerPrefix = keys.layerLinks(name);
@@ -469,12 +525,18 @@ export class Collector {
     const listed = new Set<string>();
     for (const digest of manifests.keys()) for (const blob of refsOf.get(digest)?.blobs ?? []) listed.add(blob);
     const doomedLinks: ObjectInfo[] = [];
+    const remainingLinks: string[] = [];
     for (const link of await listAll(this.objects, layerPrefix, true)) {
       const digest = digestOfPath(link.key.slice(layerPrefix.length));
-      if (digest && !listed.has(digest) && old(link)) doomedLinks.push(link);
+      if (!digest) continue;
+      if (!listed.has(digest) && old(link)) doomedLinks.push(link);
+      else remainingLinks.push(digest);
     }
     await remove("layerLinks", doomedLinks);
     for (const link of doomedLinks) removedLinks.set(link.key, link);
+
+    const linked = [...manifests.keys(), ...remainingLinks].map(blobKey);
+    return { linked, empty: manifests.size === 0 && remainingLinks.length === 0 && tags.length === 0 };
   }
 
   /** The references of a stored manifest (cached per run); null when its bytes are missing. */

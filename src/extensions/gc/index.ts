@@ -7,7 +7,7 @@ import type { RegistryContext } from "../../context";
 import { RegistryError } from "../../oci/errors";
 import type { ObjectStore } from "../../storage/object-store";
 import type { UploadSessions } from "../../uploads/sessions";
-import { Collector, type GcCursor, type GcReport, type Step } from "./collector";
+import { Collector, GC_PHASES, type GcProgress, type GcReport, type Step } from "./collector";
 import { keys } from "../../storage/layout";
 import type { GcConfig } from "./config";
 import { storageUsage } from "./usage";
@@ -25,21 +25,35 @@ export interface RunOptions {
   beforeDelete?: (step: Step, keys: string[]) => Promise<void> | void;
   /** Tests: the clock the collector reads (R2 cannot backdate objects). */
   now?: () => number;
+  /** Tests: keys per listing call, so a few objects make several pages. */
+  pageSize?: number;
+  /** Tests: store operations per invocation, below GC_OPERATIONS_PER_RUN's minimum. */
+  budget?: number;
 }
 
 /** Where a budgeted run (GC_OPERATIONS_PER_RUN) goes on next time; outside every prefix the collector sweeps. */
 const CURSOR_KEY = keys.gcCursor;
 
-async function readCursor(objects: ObjectStore): Promise<GcCursor | null> {
+const stringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+async function readProgress(objects: ObjectStore): Promise<GcProgress | null> {
   const stored = await objects.get(CURSOR_KEY);
   if (!stored) return null;
   try {
-    const c = JSON.parse(await new Response(stored.body).text()) as GcCursor;
-    if (typeof c.startedAt === "number" && (c.phase === "repositories" || c.phase === "sweep") && (c.after === undefined || typeof c.after === "string")) return c;
+    const p = JSON.parse(await new Response(stored.body).text()) as GcProgress;
+    const c = p.cursor;
+    if (
+      typeof c?.startedAt === "number" &&
+      (GC_PHASES as readonly string[]).includes(c.phase) &&
+      (c.after === undefined || typeof c.after === "string") &&
+      stringList(p.live) && stringList(p.pointed) && stringList(p.emptied)
+    ) {
+      return p;
+    }
   } catch {
     // unreadable: start over
   }
-  return null;
+  return null; // unreadable, or written by an older version: start over
 }
 
 /** One collection at a time per store in this isolate or process: a second caller waits for the running one. */
@@ -50,24 +64,28 @@ export async function collectGarbage(objects: ObjectStore, uploads: UploadSessio
   const busy = running.get(objects);
   if (busy) await busy.catch(() => {});
   // A dry run always looks at everything at once; real runs with a budget go on from the cursor.
-  const budgeted = config.operationsPerRun !== undefined && !options.dryRun;
+  const budget = options.budget ?? config.operationsPerRun;
+  const budgeted = budget !== undefined && !options.dryRun;
   const run = (async () => {
-    const report = await new Collector(objects, {
+    const collector = new Collector(objects, {
       graceMs: config.graceMs,
       retention: config.retention,
       immutableTags: config.immutableTags,
       dryRun: options.dryRun,
       beforeDelete: options.beforeDelete,
       now: options.now,
-      budget: budgeted ? config.operationsPerRun : undefined,
-      cursor: budgeted ? await readCursor(objects) : null,
+      budget: budgeted ? budget : undefined,
+      pageSize: options.pageSize,
+      resume: budgeted ? await readProgress(objects) : null,
       sessionExists: async (id) => {
         const session = uploads.get(id);
         return session ? session.exists() : false;
       },
-    }).run();
+    });
+    const report = await collector.run();
     if (budgeted) {
-      if (report.cursor) await objects.put(CURSOR_KEY, JSON.stringify(report.cursor));
+      const progress = collector.progress();
+      if (progress) await objects.put(CURSOR_KEY, JSON.stringify(progress));
       else await objects.delete(CURSOR_KEY);
     }
     return report;

@@ -310,6 +310,36 @@ describe("garbage collection on the native runtime", () => {
     });
   });
 
+  it("a run split by GC_OPERATIONS_PER_RUN goes through every phase in pieces; pushes between the pieces lose nothing; the garbage goes exactly", async () => {
+    const dir = dataDir("gc-split");
+    const garbage = await buildGarbage(dir);
+    const store = await FilesystemObjectStore.open(path.join(dir, "objects"));
+    const looseKey = (await store.list("repositories/gone/loose/_layers/")).objects[0]!.key;
+    const looseDigest = `sha256:${looseKey.split("/").pop()}`;
+    const looseBytes = new Uint8Array(await new Response((await store.get(blobKey(looseDigest)))!.body).arrayBuffer());
+    const before = storeFiles(dir);
+    await withRegistry(dir, async (registry) => {
+      const phases = new Set<string>();
+      const pushed: Image[] = [];
+      for (let invocation = 1; ; invocation++) {
+        const report = await registry.collectGarbage({ pageSize: 2, budget: 3 });
+        if (report.complete) break;
+        phases.add(report.cursor!.phase);
+        await assertAllPull(registry, garbage);
+        // Between two pieces: a new repository, and one that uploads bytes the run may be deleting.
+        if (invocation === 2) pushed.push(await pushImage(registry, "split/new", "v1", [randomBytes(1500)]));
+        if (invocation === 4) pushed.push(await pushImage(registry, "split/reuse", "v1", [looseBytes]));
+        expect(invocation).toBeLessThan(200);
+      }
+      expect([...phases].sort()).toEqual(["blobData", "blobs", "finish", "repositories", "uploads"]);
+      for (const image of pushed) await assertPulls(registry, image);
+      await assertAllPull(registry, garbage);
+    });
+    const after = storeFiles(dir);
+    const expected = [...garbage.files].filter((f) => f !== keyFile(blobKey(looseDigest)));
+    expect(before.filter((f) => !after.includes(f)).sort()).toEqual(expected.sort());
+  });
+
   it.each(["node", "bun", "deno"])("kill -9 of a %s process in the middle of a run: the next run ends consistent", async (runtime) => {
     const dir = dataDir(`gc-kill-${runtime}`);
     const garbage = await buildGarbage(dir);

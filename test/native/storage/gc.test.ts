@@ -340,6 +340,30 @@ describe("garbage collection on the native runtime", () => {
     expect(before.filter((f) => !after.includes(f)).sort()).toEqual(expected.sort());
   });
 
+  it("a push into a repository whose catalog entry is being removed as empty keeps the entry (and so its images through later runs)", async () => {
+    const dir = dataDir("gc-catalog-race");
+    const garbage = await buildGarbage(dir);
+    let image: Image | null = null;
+    await withRegistry(dir, async (registry) => {
+      const report = await registry.collectGarbage({
+        async beforeDelete(step, keys) {
+          // The push links its blobs and finds the catalog entry still there, just before it goes.
+          if (step === "catalog" && keys.includes("catalog/gone/loose") && !image) image = await pushImage(registry, "gone/loose", "v2", [randomBytes(1200)]);
+        },
+      });
+      expect(report.removed.catalog).toBe(1); // gone/app only
+      const catalog = await json<{ repositories: string[] }>(await registry.handle(request("GET", "/v2/_catalog")));
+      expect(catalog.repositories).toContain("gone/loose");
+    });
+    expect(image).not.toBeNull();
+    age(dir, 2 * DAY);
+    await withRegistry(dir, async (registry) => {
+      await registry.collectGarbage();
+      await assertPulls(registry, image!);
+      for (const kept of garbage.kept) await assertPulls(registry, kept);
+    });
+  });
+
   it.each(["node", "bun", "deno"])("kill -9 of a %s process in the middle of a run: the next run ends consistent", async (runtime) => {
     const dir = dataDir(`gc-kill-${runtime}`);
     const garbage = await buildGarbage(dir);

@@ -256,23 +256,30 @@ export class Collector {
       }
     };
 
+    /** Runs `each` on the page's objects while the budget lasts; returns how many it ran on. */
+    const whileBudget = async (page: ObjectInfo[], each: (o: ObjectInfo) => Promise<void>): Promise<number> => {
+      for (const [i, o] of page.entries()) {
+        if (overBudget()) return i;
+        await each(o);
+      }
+      return page.length;
+    };
+
     // 1. Each repository's own objects, in catalog order from the cursor (the budget may stop the
     // run between two repositories); what their remaining links name is live.
     if (cursor.phase === "repositories") {
       const removedLinks = new Map<string, ObjectInfo>(); // blob link key → the link, to put back if needed
       const done: string[] = [];
-      const finished = await eachPage(keys.catalog, false, async (entries) => {
-        for (const [i, entry] of entries.entries()) {
-          if (overBudget()) return i;
+      const finished = await eachPage(keys.catalog, false, (entries) =>
+        whileBudget(entries, async (entry) => {
           const name = entry.key.slice(keys.catalog.length);
           const found = await this.collectRepository(name, old, removedLinks, remove);
           for (const key of found.linked) live.add(key);
           if (found.empty && old(entry)) emptied.add(name);
           done.push(name);
           report.repositories += 1;
-        }
-        return entries.length;
-      });
+        }),
+      );
       // 2. A manifest pushed while its blob links were being removed (it checked them just before)
       // gets them back: the race lasts milliseconds, so this invocation's removals are the ones to check.
       for (const key of await this.restoreLinks(done, invoked, removedLinks, gone, report)) live.add(key);
@@ -306,14 +313,11 @@ export class Collector {
     if (cursor.phase === "blobData") {
       const finished = await eachPage(keys.blobDataPrefix, false, async (page) => {
         const strays: { key: string; size: number }[] = [];
-        let handled = 0;
-        for (const o of page) {
-          if (overBudget()) break;
-          handled += 1;
-          if (pointed.has(o.key) || gone.has(o.key) || !old(o)) continue;
-          if (await this.sessionExists(o.key.slice(keys.blobDataPrefix.length))) continue;
+        const handled = await whileBudget(page, async (o) => {
+          if (pointed.has(o.key) || gone.has(o.key) || !old(o)) return;
+          if (await this.sessionExists(o.key.slice(keys.blobDataPrefix.length))) return;
           strays.push({ key: o.key, size: o.size });
-        }
+        });
         await remove("blobData", strays);
         return handled;
       });
@@ -325,11 +329,8 @@ export class Collector {
     if (cursor.phase === "uploads") {
       const finished = await eachPage(keys.uploads, true, async (page) => {
         const abandoned: { key: string; size: number }[] = [];
-        let handled = 0;
-        for (const o of page) {
-          if (overBudget()) break;
-          handled += 1;
-          if (!old(o) || (await this.sessionExists(o.key.slice(keys.uploads.length)))) continue;
+        const handled = await whileBudget(page, async (o) => {
+          if (!old(o) || (await this.sessionExists(o.key.slice(keys.uploads.length)))) return;
           if (!report.dryRun && o.metadata.key && o.metadata.multipartId) {
             await this.options.beforeDelete?.("uploads", [o.key]);
             try {
@@ -340,7 +341,7 @@ export class Collector {
             }
           }
           abandoned.push({ key: o.key, size: 0 });
-        }
+        });
         await remove("uploads", abandoned);
         return handled;
       });

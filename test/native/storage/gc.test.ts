@@ -129,6 +129,14 @@ async function buildGarbage(dir: string): Promise<Garbage> {
   }
 }
 
+/** The blob of `gone/loose` (garbage in buildGarbage's store): its digest and bytes. */
+async function looseBlob(dir: string): Promise<{ digest: string; bytes: Uint8Array }> {
+  const store = await FilesystemObjectStore.open(path.join(dir, "objects"));
+  const link = (await store.list("repositories/gone/loose/_layers/")).objects[0]!.key;
+  const digest = `sha256:${link.split("/").pop()}`;
+  return { digest, bytes: new Uint8Array(await new Response((await store.get(blobKey(digest)))!.body).arrayBuffer()) };
+}
+
 async function withRegistry<T>(dir: string, work: (registry: NativeRegistry) => Promise<T>, settings: Record<string, string> = {}): Promise<T> {
   const registry = await open(dir, { ...GC_SETTINGS, ...settings });
   try {
@@ -313,10 +321,7 @@ describe("garbage collection on the native runtime", () => {
   it("a run split by GC_OPERATIONS_PER_RUN goes through every phase in pieces; pushes between the pieces lose nothing; the garbage goes exactly", async () => {
     const dir = dataDir("gc-split");
     const garbage = await buildGarbage(dir);
-    const store = await FilesystemObjectStore.open(path.join(dir, "objects"));
-    const looseKey = (await store.list("repositories/gone/loose/_layers/")).objects[0]!.key;
-    const looseDigest = `sha256:${looseKey.split("/").pop()}`;
-    const looseBytes = new Uint8Array(await new Response((await store.get(blobKey(looseDigest)))!.body).arrayBuffer());
+    const { digest: looseDigest, bytes: looseBytes } = await looseBlob(dir);
     const before = storeFiles(dir);
     await withRegistry(dir, async (registry) => {
       const phases = new Set<string>();
@@ -389,10 +394,7 @@ describe("garbage collection on the native runtime", () => {
     const dir = dataDir("gc-concurrent");
     const garbage = await buildGarbage(dir);
     // Blobs of the garbage that the pushes upload again: old bytes, new links.
-    const store = await FilesystemObjectStore.open(path.join(dir, "objects"));
-    const looseKey = (await store.list("repositories/gone/loose/_layers/")).objects[0]!.key;
-    const looseDigest = `sha256:${looseKey.split("/").pop()}`;
-    const looseBytes = new Uint8Array(await new Response((await store.get(`blobs/sha256/${hexOf(looseDigest)}`))!.body).arrayBuffer());
+    const { digest: looseDigest, bytes: looseBytes } = await looseBlob(dir);
     await withRegistry(dir, async (registry) => {
       let pushing = true;
       const reports: GcReport[] = [];

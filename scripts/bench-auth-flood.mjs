@@ -6,25 +6,16 @@
 //   node scripts/bench-auth-flood.mjs [requests]     (default 1000)
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { hashPassword } from "../src/auth/passwords.ts";
+import { freePort } from "./lib/free-port.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const requests = Number(process.argv[2] ?? 1000);
 const CONCURRENCY = 8;
 const FLOOD_ADDRESS = "203.0.113.7";
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRegistry(vars) {
   const work = mkdtempSync(path.join(tmpdir(), "bench-auth-"));

@@ -5,10 +5,10 @@
 import { spawn } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, openSync, writeSync, closeSync, renameSync, writeFileSync, rmSync, statSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./lib/free-port.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const GiB = 1024 ** 3;
@@ -46,15 +46,6 @@ function writeLayer(file) {
   put(Buffer.alloc((512 - (size % 512)) % 512 + 1024));
   closeSync(fd);
   return { digest: `sha256:${hash.digest("hex")}`, bytes: statSync(file).size };
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function runTimed(cmd, args, env = {}) {

@@ -8,11 +8,11 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { freePort } from "./lib/free-port.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -28,15 +28,6 @@ const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 const sha = (b) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const json = (doc) => Buffer.from(JSON.stringify(doc));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRegistry() {
   const work = mkdtempSync(path.join(tmpdir(), "bench-refs-"));

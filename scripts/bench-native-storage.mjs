@@ -13,10 +13,10 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { RUNTIMES, bundle, runtimeVersion } from "./native-storage-contract.mjs";
+import { freePort } from "./lib/free-port.mjs";
 
 const argv = process.argv.slice(2);
 const split = argv.indexOf("--");
@@ -42,15 +42,6 @@ function runBench(name, args) {
 }
 
 // --- the reference registry ----------------------------------------------------------------------
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startReference() {
   const port = await freePort();

@@ -18,12 +18,12 @@ import { execFile as execFileCallback, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { createHash, randomFillSync } from "node:crypto";
 import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
+import { freePort } from "./lib/free-port.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -62,17 +62,6 @@ if (existsSync(REFERENCE)) configs.push({ name: "reference", reference: true });
 if (values.base) configs.push({ name: "base", file: await bundle(path.resolve(values.base), "base"), env: {} });
 const ours = await bundle(root, "ops");
 configs.push({ name: "ops-off", file: ours, env: { LOG_LEVEL: "off" } }, { name: "ops-info", file: ours, env: { LOG_LEVEL: "info" } });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startReference() {
   const dir = mkdtempSync(path.join(tmp, "reference-"));

@@ -9,27 +9,16 @@
 // With workerd, the resumable-hash throughput inside workerd is measured first (scripts/bench-hash.mjs --workerd).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./lib/free-port.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const REFERENCE_BIN = process.env.REFERENCE_REGISTRY ?? "/usr/bin/docker-registry";
 const jsonPath = path.resolve(process.env.BENCH_JSON ?? path.join(root, "bench-results.json"));
 const children = [];
 const tempDirs = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function tempDir(prefix) {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -8,10 +8,10 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { createNativeRegistry } from "../../src/runtimes/native/registry";
+import { freePort } from "../lib/free-port.mjs";
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -103,15 +103,6 @@ async function ours(work: string, images: Image[]) {
   const seconds = (performance.now() - started) / 1000;
   await registry.close();
   return { seconds, filesBefore: before, filesAfter: countFiles(path.join(dataDir, "objects")), removed: report.removed, bytesFreed: report.bytesFreed };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function reference(work: string, images: Image[]) {

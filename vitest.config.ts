@@ -1,21 +1,10 @@
 // Tests that run inside workerd (real R2 and Durable Object storage, via @cloudflare/vitest-pool-workers).
-import net from "node:net";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-
-/** A free loopback port for the pull-through upstream (test/pull-through/worker-upstream.ts) the worker's UPSTREAMS names. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "./scripts/lib/free-port.mjs";
 
 export default defineConfig(async () => {
+  // A free loopback port for the pull-through upstream (test/pull-through/worker-upstream.ts) the worker's UPSTREAMS names.
   const port = (process.env.PULL_THROUGH_WORKER_UPSTREAM_PORT ??= String(await freePort()));
   return {
     plugins: [

@@ -4,50 +4,30 @@
 // client pulls a public tag list, and at the end the real user logs in from another address.
 // Prints a table for BENCHMARKS.md.
 //   node scripts/bench-auth-flood.mjs [requests]     (default 1000)
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { hashPassword } from "../src/auth/passwords.ts";
+import { freePort } from "./lib/free-port.mjs";
+import { startServe, stopProcess, waitForAnswer } from "./lib/servers.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const requests = Number(process.argv[2] ?? 1000);
 const CONCURRENCY = 8;
 const FLOOD_ADDRESS = "203.0.113.7";
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function startRegistry(vars) {
   const work = mkdtempSync(path.join(tmpdir(), "bench-auth-"));
   const varsFile = path.join(work, "vars");
   writeFileSync(varsFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""));
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(root, "scripts", "serve.mjs")], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: path.join(work, "data"), VARS_FILE: varsFile },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  await new Promise((resolve) => child.stdout.on("data", (d) => /listening/.test(String(d)) && resolve()));
+  const child = await startServe(root, { PORT: String(port), DATA_DIR: path.join(work, "data"), VARS_FILE: varsFile });
   const url = `http://127.0.0.1:${port}`;
-  for (;;) {
-    const status = await fetch(`${url}/v2/public/app/tags/list`).then((r) => r.status, () => 0);
-    if (status > 0 && status !== 502) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  // Until the worker behind the front answers (502: "registry worker unreachable").
+  await waitForAnswer(`${url}/v2/public/app/tags/list`, { accept: (status) => status !== 502, intervalMs: 200, child });
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.on("exit", r));
-    }
+    await stopProcess(child);
     rmSync(work, { recursive: true, force: true });
   };
   return { url, stop };

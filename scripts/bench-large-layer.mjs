@@ -5,10 +5,11 @@
 import { spawn } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, openSync, writeSync, closeSync, renameSync, writeFileSync, rmSync, statSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./lib/free-port.mjs";
+import { startServe, stopProcess } from "./lib/servers.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const GiB = 1024 ** 3;
@@ -46,15 +47,6 @@ function writeLayer(file) {
   put(Buffer.alloc((512 - (size % 512)) % 512 + 1024));
   closeSync(fd);
   return { digest: `sha256:${hash.digest("hex")}`, bytes: statSync(file).size };
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function runTimed(cmd, args, env = {}) {
@@ -96,14 +88,10 @@ writeFileSync(path.join(layout, "index.json"), JSON.stringify({ schemaVersion: 2
 // 2. the registry, limited to 100 MB bodies
 const port = await freePort();
 writeFileSync(path.join(work, "vars"), 'MAX_REQUEST_BODY_BYTES="100000000"\n');
-const registry = spawn(process.execPath, [path.join(root, "scripts", "serve.mjs")], {
-  env: { ...process.env, PORT: String(port), DATA_DIR: path.join(work, "data"), VARS_FILE: path.join(work, "vars") },
-  stdio: ["ignore", "pipe", "inherit"],
-});
-await new Promise((resolve) => registry.stdout.on("data", (d) => /listening/.test(String(d)) && resolve()));
-registry.on("exit", (code, signal) => console.error(`registry exited (code ${code}, signal ${signal})`));
-
+let registry;
 try {
+  registry = await startServe(root, { PORT: String(port), DATA_DIR: path.join(work, "data"), VARS_FILE: path.join(work, "vars") });
+  registry.on("exit", (code, signal) => console.error(`registry exited (code ${code}, signal ${signal})`));
   // 3. push with the client (chunks of at most OCI-Chunk-Max-Length)
   const cli = path.join(root, "tools", "push", "cli.ts");
   const push = await runTimed(process.execPath, [cli, "push", "--state-file", path.join(work, "state.json"), `oci:${layout}:big`, `127.0.0.1:${port}/bench/large:v1`]);
@@ -124,9 +112,6 @@ try {
   console.log(`| --- | --- | --- | --- | --- |`);
   console.log(`| ${(layer.bytes / GiB).toFixed(2)} GiB | ${push.seconds.toFixed(0)} s (${rate(push.seconds)} MiB/s) | ${push.maxRssMiB.toFixed(0)} MiB | ${pullSeconds.toFixed(0)} s (${rate(pullSeconds)} MiB/s) | identical |`);
 } finally {
-  if (registry.exitCode === null && registry.signalCode === null) {
-    registry.kill("SIGTERM");
-    await new Promise((r) => registry.on("exit", r));
-  }
+  if (registry) await stopProcess(registry);
   rmSync(work, { recursive: true, force: true });
 }

@@ -5,14 +5,14 @@
 //   node scripts/bench-manifest-refs.mjs --root <checkout>  starts that checkout's serve.mjs (e.g. an older commit)
 //   node scripts/bench-manifest-refs.mjs --url http://127.0.0.1:5000   measures a running registry
 //   --timeout <s>  gives up on one PUT after this long (default 300)
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { freePort } from "./lib/free-port.mjs";
+import { startServe, stopProcess, waitForAnswer } from "./lib/servers.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -29,35 +29,14 @@ const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 const sha = (b) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const json = (doc) => Buffer.from(JSON.stringify(doc));
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function startRegistry() {
   const work = mkdtempSync(path.join(tmpdir(), "bench-refs-"));
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(root, "scripts", "serve.mjs")], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: path.join(work, "data"), VARS_FILE: "/dev/null" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  await new Promise((resolve) => child.stdout.on("data", (d) => /listening/.test(String(d)) && resolve()));
+  const child = await startServe(root, { PORT: String(port), DATA_DIR: path.join(work, "data"), VARS_FILE: "/dev/null" });
   const url = `http://127.0.0.1:${port}`;
-  for (;;) {
-    const ok = await fetch(`${url}/v2/`).then((r) => r.status === 200, () => false);
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForAnswer(`${url}/v2/`, { intervalMs: 200, child });
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.on("exit", r));
-    }
+    await stopProcess(child);
     rmSync(work, { recursive: true, force: true });
   };
   return { url, stop };

@@ -13,10 +13,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { RUNTIMES, bundle, runtimeVersion } from "./native-storage-contract.mjs";
+import { freePort } from "./lib/free-port.mjs";
+import { waitForAnswer, writeReferenceConfig } from "./lib/servers.mjs";
 
 const argv = process.argv.slice(2);
 const split = argv.indexOf("--");
@@ -43,33 +44,20 @@ function runBench(name, args) {
 
 // --- the reference registry ----------------------------------------------------------------------
 
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function startReference() {
   const port = await freePort();
   const root = path.join(work, "reference");
   mkdirSync(root, { recursive: true });
-  const config = path.join(root, "config.yml");
-  writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${root}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  const config = writeReferenceConfig(path.join(root, "config.yml"), { port, rootDirectory: `${root}/data`, accessLog: true, deletes: false });
   const child = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${url}/v2/`)).ok) return { url, root, stop: () => child.kill("SIGTERM"), version: referenceVersion() };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await waitForAnswer(`${url}/v2/`, { timeoutMs: 10_000, child });
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw err;
   }
-  child.kill("SIGKILL");
-  throw new Error("docker-registry did not start");
+  return { url, root, stop: () => child.kill("SIGTERM"), version: referenceVersion() };
 }
 
 function referenceVersion() {

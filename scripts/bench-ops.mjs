@@ -17,13 +17,14 @@
 import { execFile as execFileCallback, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { createHash, randomFillSync } from "node:crypto";
-import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
+import { createWriteStream, existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
+import { freePort } from "./lib/free-port.mjs";
+import { stopProcess, waitForAnswer, writeReferenceConfig } from "./lib/servers.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -63,44 +64,14 @@ if (values.base) configs.push({ name: "base", file: await bundle(path.resolve(va
 const ours = await bundle(root, "ops");
 configs.push({ name: "ops-off", file: ours, env: { LOG_LEVEL: "off" } }, { name: "ops-info", file: ours, env: { LOG_LEVEL: "info" } });
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function startReference() {
   const dir = mkdtempSync(path.join(tmp, "reference-"));
   const port = await freePort();
-  const config = path.join(dir, "config.yml");
-  writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  const config = writeReferenceConfig(path.join(dir, "config.yml"), { port, rootDirectory: `${dir}/data` });
   const child = spawn(REFERENCE, ["serve", config], { stdio: ["ignore", "ignore", "inherit"] });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/v2/`)).ok) break;
-    } catch {
-      if (i > 200) throw new Error("the reference registry did not start");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return {
-    url,
-    lines: () => 0,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once("exit", () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill("SIGTERM");
-      }),
-  };
+  await waitForAnswer(`${url}/v2/`, { intervalMs: 25, timeoutMs: 5_000, child });
+  return { url, lines: () => 0, stop: () => stopProcess(child).then(() => rmSync(dir, { recursive: true, force: true })) };
 }
 
 async function start(config) {
@@ -125,18 +96,7 @@ async function start(config) {
     });
     child.once("exit", (code) => reject(new Error(`${config.name} exited with ${code}`)));
   });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    lines: () => lines,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once("exit", () => {
-          rmSync(dataDir, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill("SIGTERM");
-      }),
-  };
+  return { url: `http://127.0.0.1:${port}`, lines: () => lines, stop: () => stopProcess(child).then(() => rmSync(dataDir, { recursive: true, force: true })) };
 }
 
 // Asynchronous on purpose: this process must keep reading the servers' stdout (the log) meanwhile.

@@ -9,27 +9,17 @@
 // With workerd, the resumable-hash throughput inside workerd is measured first (scripts/bench-hash.mjs --workerd).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./lib/free-port.mjs";
+import { stopProcess, waitForAnswer, writeReferenceConfig } from "./lib/servers.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const REFERENCE_BIN = process.env.REFERENCE_REGISTRY ?? "/usr/bin/docker-registry";
 const jsonPath = path.resolve(process.env.BENCH_JSON ?? path.join(root, "bench-results.json"));
 const children = [];
 const tempDirs = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function tempDir(prefix) {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -53,49 +43,13 @@ function start(name, command, args, env) {
   return { child, tail: () => lines.join("\n") };
 }
 
-async function waitForRegistry(url, server, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (server.child.exitCode !== null) throw new Error(`${url} exited early:\n${server.tail()}`);
-    try {
-      const res = await fetch(`${url}/v2/`);
-      if (res.status === 200 || res.status === 401) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${url} did not come up:\n${server.tail()}`);
-}
-
-function referenceConfig(dir, port) {
-  const config = path.join(dir, "config.yml");
-  writeFileSync(
-    config,
-    [
-      "version: 0.1",
-      "log:",
-      "  level: error",
-      "  accesslog:",
-      "    disabled: true",
-      "storage:",
-      "  filesystem:",
-      `    rootdirectory: ${path.join(dir, "data")}`,
-      "  delete:",
-      "    enabled: true",
-      "http:",
-      `  addr: 127.0.0.1:${port}`,
-      "",
-    ].join("\n"),
-  );
-  return config;
+function waitForRegistry(url, server) {
+  const accept = (status) => status === 200 || status === 401;
+  return waitForAnswer(`${url}/v2/`, { accept, intervalMs: 250, timeoutMs: 120_000, child: server.child, log: server.tail });
 }
 
 async function stopAll() {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-  }
-  await Promise.all(
-    children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once("exit", r)))),
-  );
+  await Promise.all(children.map(stopProcess));
   if (!process.env.BENCH_KEEP) for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 }
 
@@ -156,7 +110,8 @@ async function benchRuntime(runtime, loadTestArgs, json) {
     SETTINGS_FILE: "/dev/null",
   });
   const refDir = tempDir("bench-reference-");
-  const reference = start("reference", REFERENCE_BIN, ["serve", referenceConfig(refDir, refPort)], {});
+  const config = writeReferenceConfig(path.join(refDir, "config.yml"), { port: refPort, rootDirectory: path.join(refDir, "data") });
+  const reference = start("reference", REFERENCE_BIN, ["serve", config], {});
   const ourUrl = `http://127.0.0.1:${ourPort}`;
   const refUrl = `http://127.0.0.1:${refPort}`;
   await Promise.all([waitForRegistry(ourUrl, ours), waitForRegistry(refUrl, reference)]);

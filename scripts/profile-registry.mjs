@@ -7,24 +7,14 @@
 //   PROFILE_OUT=file.cpuprofile also writes the raw profile (Chrome DevTools can open it)
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./lib/free-port.mjs";
+import { startServe, stopProcess } from "./lib/servers.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const loadTestArgs = process.argv.length > 2 ? process.argv.slice(2) : ["--scenarios", "push-stream", "--size", "512MiB"];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const cpuSeconds = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").slice(readFileSync(`/proc/${pid}/stat`, "utf8").lastIndexOf(")") + 2).split(" ");
@@ -83,12 +73,9 @@ function selfTimes(profile) {
 const port = await freePort();
 const inspectorPort = await freePort();
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "profile-registry-"));
-const server = spawn(process.execPath, [path.join(root, "scripts/serve.mjs")], {
-  env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, INSPECTOR_PORT: String(inspectorPort) },
-  stdio: ["ignore", "pipe", "inherit"],
-});
+let server;
 try {
-  await new Promise((resolve) => server.stdout.on("data", (c) => String(c).includes("listening") && resolve()));
+  server = await startServe(root, { PORT: String(port), DATA_DIR: dataDir, INSPECTOR_PORT: String(inspectorPort) });
   const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
   const target = targets.find((t) => /registry/.test(`${t.title} ${t.url}`)) ?? targets[0];
   if (!target) throw new Error("no inspector target");
@@ -120,7 +107,6 @@ try {
     console.log(`  ${(us / 1e6).toFixed(2).padStart(7)} s  ${((100 * us) / all).toFixed(1).padStart(5)} %  ${name}`);
   }
 } finally {
-  server.kill("SIGTERM");
-  await new Promise((r) => server.once("exit", r));
+  if (server) await stopProcess(server);
   rmSync(dataDir, { recursive: true, force: true });
 }

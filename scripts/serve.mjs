@@ -26,10 +26,10 @@
 import { build, stop as stopEsbuild } from "esbuild";
 import { Miniflare, Log, LogLevel } from "miniflare";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { execFileSync } from "node:child_process";
+import { freePort } from "./lib/free-port.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const port = Number(process.env.PORT ?? 5000);
@@ -145,17 +145,6 @@ const mf = new Miniflare({
   log: new Log(LogLevel[(process.env.LOG_LEVEL ?? "warn").toUpperCase()] ?? LogLevel.WARN),
 });
 await mf.ready;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port: p } = server.address();
-      server.close(() => resolve(p));
-    });
-  });
-}
 
 const running = await front.startFront({
   host,

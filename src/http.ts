@@ -1,5 +1,5 @@
 // Small HTTP helpers shared by the route handlers: header parsing, pagination, capped body reads.
-import { concatBytes } from "./bytes";
+import { readAtMost } from "./bytes";
 import { RegistryError } from "./oci/errors";
 import type { ByteRange } from "./storage/object-store";
 
@@ -82,30 +82,15 @@ export function nextLink(url: URL, n: number, last: string): string {
 
 /**
  * Reads a whole (small) body, refusing more than `max` bytes with 413. The excess is read and
- * dropped (up to a bound) before answering: closing a connection with unread request bytes
- * makes the client see a reset instead of the 413.
+ * dropped (up to 4 x `max`; a larger declared length is refused unread) before answering: closing
+ * a connection with unread request bytes makes the client see a reset instead of the 413.
  */
 export async function readCapped(request: Request, max: number): Promise<Uint8Array> {
   const drainLimit = 4 * max;
-  const tooLarge = () => new RegistryError("SIZE_INVALID", `body exceeds ${max} bytes`, { status: 413 });
   const declared = Number(request.headers.get("Content-Length") ?? Number.NaN);
-  if (declared > drainLimit) throw tooLarge();
-  if (!request.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.length;
-    if (length > drainLimit) {
-      await reader.cancel();
-      break;
-    }
-    if (length <= max) chunks.push(value);
-  }
-  if (length > max) throw tooLarge();
-  return concatBytes(chunks, length);
+  const bytes = declared > drainLimit ? null : await readAtMost(request.body, max, drainLimit);
+  if (!bytes) throw new RegistryError("SIZE_INVALID", `body exceeds ${max} bytes`, { status: 413 });
+  return bytes;
 }
 
 export function emptyBody(): ReadableStream<Uint8Array> {

@@ -8,10 +8,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { createNativeRegistry } from "../../src/runtimes/native/registry";
+import { freePort } from "../lib/free-port.mjs";
+import { stopProcess, waitForAnswer, writeReferenceConfig } from "../lib/servers.mjs";
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -105,34 +106,16 @@ async function ours(work: string, images: Image[]) {
   return { seconds, filesBefore: before, filesAfter: countFiles(path.join(dataDir, "objects")), removed: report.removed, bytesFreed: report.bytesFreed };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function reference(work: string, images: Image[]) {
   const root = path.join(work, "reference");
   const port = await freePort();
   const config = path.join(work, "reference.yml");
-  fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${root}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  writeReferenceConfig(config, { port, rootDirectory: root, accessLog: true });
   const server = spawn("/usr/bin/docker-registry", ["serve", config], { stdio: "ignore" });
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      await (await fetch(`${base}/v2/`)).arrayBuffer();
-      break;
-    } catch {
-      if (i > 100) throw new Error("reference registry did not start");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitForAnswer(`${base}/v2/`, { accept: () => true, timeoutMs: 10_000, child: server });
   await load((r) => fetch(r), base, images);
-  server.kill("SIGTERM");
-  await new Promise((r) => server.on("exit", r));
+  await stopProcess(server);
   const before = countFiles(root);
   const started = performance.now();
   const gc = spawnSync("/usr/bin/docker-registry", ["garbage-collect", config], { encoding: "utf8" });

@@ -7,7 +7,8 @@ import { spawn } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { freePort, image, pushImage, sha256, startOurs, tempDir } from "../../test/pull-through/upstreams";
+import { freePort } from "../lib/free-port.mjs";
+import { image, pushImage, sha256, startOurs, tempDir } from "../../test/pull-through/upstreams";
 
 const MiB = 1024 * 1024;
 const args = process.argv.slice(2);

@@ -8,7 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, useRegistry } from "./registry";
+import { freePort } from "../../scripts/lib/free-port.mjs";
+import { useRegistry } from "./registry";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const registry = useRegistry();

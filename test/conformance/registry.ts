@@ -4,44 +4,16 @@
 // Independent of test/e2e/ on purpose: these tests only speak HTTP to the server.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll } from "vitest";
+import { freePort } from "../../scripts/lib/free-port.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** The runtime under test: bun, deno, node or workerd. */
 export const RUNTIME = process.env.REGISTRY_RUNTIME || "workerd";
-
-// Ports that fetch (undici) refuses to connect to ("bad ports" of the Fetch standard).
-const BAD_PORTS = new Set([
-  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110,
-  111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532,
-  540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061,
-  6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
-]);
-
-function listenOnce(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export async function freePort(): Promise<number> {
-  for (let i = 0; i < 20; i++) {
-    const port = await listenOnce();
-    if (port > 0 && !BAD_PORTS.has(port)) return port;
-  }
-  throw new Error("no usable free port found");
-}
 
 export interface RunningRegistry {
   /** e.g. http://127.0.0.1:43817 (no trailing slash) */

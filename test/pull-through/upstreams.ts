@@ -7,13 +7,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
 import { hashPassword } from "../../src/auth/passwords";
 import { createNativeRegistry, type NativeRegistry } from "../../src/runtimes/native/registry";
 import { serve, type RunningServer } from "../../src/runtimes/native/http";
+import { freePort } from "../../scripts/lib/free-port.mjs";
 
 export interface Recorded {
   method: string;
@@ -43,17 +43,6 @@ export const PASSWORD = "upstream-s3cret-Zq9";
 
 export function tempDir(label: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `pt-${label}-`));
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Serves `handle` on a loopback port that can be stopped and restarted, recording every request. */

@@ -2,7 +2,7 @@
 // session's multipart upload, the collector over real local R2 and Durable Objects (known garbage
 // freed exactly, dry run), the operator endpoint, and the Cron Trigger's scheduled handler in workerd.
 import { SELF, createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Collector } from "../../src/extensions/gc/collector";
 import { collectGarbage, gcConfig } from "../../src/extensions/gc";
 import worker from "../../src/runtimes/workers/index";
@@ -203,10 +203,25 @@ describe("operator endpoint and schedule", () => {
     expect(await env.BUCKET.head(`blobs/sha256/${hexOf(loose)}`)).not.toBeNull();
     await new Promise((resolve) => setTimeout(resolve, 20)); // older than "now" at a grace of 0
     const ctx = createExecutionContext();
-    await worker.scheduled!(createScheduledController({ cron: "17 * * * *" }), { ...env, GC_GRACE_SECONDS: "0" } as never, ctx);
-    await waitOnExecutionContext(ctx);
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    let calls: unknown[][];
+    try {
+      await worker.scheduled!(createScheduledController({ cron: "17 * * * *" }), { ...env, GC_GRACE_SECONDS: "0" } as never, ctx);
+      await waitOnExecutionContext(ctx);
+    } finally {
+      calls = [...log.mock.calls];
+      log.mockRestore();
+    }
     expect(await env.BUCKET.head(`blobs/sha256/${hexOf(loose)}`)).toBeNull();
     expect(await env.BUCKET.head(`catalog/${repo}`)).toBeNull();
+    // One JSON line, the same as the native runtimes' timer writes.
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toHaveLength(1);
+    const line = JSON.parse(calls[0]![0] as string);
+    expect(line).toMatchObject({ level: "info", msg: "gc: scheduled collection", restoredLinks: 0 });
+    expect(Object.keys(line)).toEqual(["time", "level", "msg", "bytesFreed", "removed", "restoredLinks", "complete"]);
+    expect(line.bytesFreed).toBeGreaterThan(0);
+    expect(line.removed.blobs).toBeGreaterThan(0);
   });
 });
 

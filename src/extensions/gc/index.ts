@@ -98,6 +98,20 @@ export async function collectGarbage(objects: ObjectStore, uploads: UploadSessio
   }
 }
 
+/**
+ * Waits for a scheduled collection (the native timer, the Workers Cron Trigger) and logs its outcome
+ * as one JSON line, like the request log beside it; a failure is logged, not thrown (the next run retries).
+ */
+export async function logScheduledRun(run: Promise<GcReport>): Promise<void> {
+  const time = () => new Date().toISOString();
+  try {
+    const { bytesFreed, removed, restoredLinks, complete } = await run;
+    console.log(JSON.stringify({ time: time(), level: "info", msg: "gc: scheduled collection", bytesFreed, removed, restoredLinks, complete }));
+  } catch (err) {
+    console.error(JSON.stringify({ time: time(), level: "error", msg: "gc: scheduled collection failed", error: err instanceof Error ? err.message : String(err) }));
+  }
+}
+
 function lifecycleOf(ctx: RegistryContext): GcConfig {
   if (!ctx.lifecycle) throw new RegistryError("UNSUPPORTED", "storage lifecycle is not configured on this registry");
   return ctx.lifecycle;

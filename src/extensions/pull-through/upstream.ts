@@ -1,7 +1,7 @@
 // Requests to one upstream registry: anonymous, Basic, a static token, or the Bearer token flow
 // (realm, service and scope from the upstream's challenge; each token cached until it expires).
 // Every failure leaves as a RegistryError naming the upstream, never its credentials.
-import { concatBytes } from "../../bytes";
+import { readAtMost } from "../../bytes";
 import { RegistryError } from "../../oci/errors";
 import type { Credentials, Upstream } from "./config";
 
@@ -178,7 +178,7 @@ export function parseChallenge(header: string | null): { scheme: string; params:
   return { scheme: m[1]!.toLowerCase(), params };
 }
 
-/** A small body, or null when it is longer than `max` bytes. */
+/** A small body, or null when it is longer than `max` bytes (then cancelled: nothing of it is read past `max`). */
 export async function readSmall(response: Response, max: number): Promise<Uint8Array | null> {
   if (!response.body) return new Uint8Array();
   const declared = Number(response.headers.get("Content-Length") ?? Number.NaN);
@@ -186,18 +186,5 @@ export async function readSmall(response: Response, max: number): Promise<Uint8A
     await response.body.cancel();
     return null;
   }
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.length;
-    if (length > max) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  return concatBytes(chunks, length);
+  return readAtMost(response.body, max);
 }

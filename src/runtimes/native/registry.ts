@@ -14,7 +14,7 @@ import { Authenticator } from "../../auth/authenticator";
 import { acceptSparseManifests, browsePageEnabled, requestBodyLimit, uploadConfig, type RegistrySettings } from "../../settings";
 import { RegistryStore } from "../../storage/registry-store";
 import { pullThroughFromSettings } from "../../extensions/pull-through";
-import { collectGarbage, gcConfig, type GcReport, type RunOptions } from "../../extensions/gc";
+import { collectGarbage, gcConfig, logScheduledRun, type GcReport, type RunOptions } from "../../extensions/gc";
 import { DataDirLock } from "./data-dir-lock";
 import { FilesystemObjectStore } from "./fs-store";
 import { LocalUploadSessions } from "./local-sessions";
@@ -113,11 +113,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
     const timer = lifecycle.intervalMs > 0
       ? setInterval(() => {
           if (collecting) return;
-          collecting = collect()
-            // One JSON line, like the request log beside it on stdout.
-            .then((r) => console.log(JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "gc: scheduled collection", bytesFreed: r.bytesFreed, removed: r.removed, complete: r.complete })))
-            .catch((err) => console.error(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "gc: scheduled collection failed", error: err instanceof Error ? err.message : String(err) })))
-            .finally(() => (collecting = null));
+          collecting = logScheduledRun(collect()).finally(() => (collecting = null));
         }, lifecycle.intervalMs)
       : null;
     timer?.unref?.();

@@ -12,7 +12,7 @@ import { DurableFailureLimiter } from "../../../durable/auth-failures";
 import { MemoryFailureLimiter } from "../../auth/failure-limiter";
 import { durableBlobFlights } from "../../../durable/blob-flight";
 import { MAX_MANIFEST_BYTES, workersPullThrough } from "./pull-through";
-import { collectGarbage, gcConfig } from "../../extensions/gc";
+import { collectGarbage, gcConfig, logScheduledRun, type GcReport } from "../../extensions/gc";
 
 export { UploadSession } from "../../../durable/upload-session";
 export { AuthFailureCounter } from "../../../durable/auth-failures";
@@ -67,11 +67,8 @@ const READY_PROBE_KEY = "_ops/ready-probe";
  * The Cron Trigger ([triggers] crons in wrangler.toml): one garbage collection. A run that hits a
  * platform limit stops with the store consistent; the next trigger starts over and finishes.
  */
-export async function scheduledCollection(env: Env): Promise<void> {
-  const objects = new R2ObjectStore(env.BUCKET);
-  const report = await collectGarbage(objects, durableUploadSessions(env.UPLOADS), workersGcConfig(env));
-  const { removed, bytesFreed, restoredLinks } = report;
-  console.log(`gc: freed ${bytesFreed} bytes${report.complete ? "" : " (continues at the next trigger)"}`, JSON.stringify({ removed, restoredLinks }));
+export async function scheduledCollection(env: Env): Promise<GcReport> {
+  return collectGarbage(new R2ObjectStore(env.BUCKET), durableUploadSessions(env.UPLOADS), workersGcConfig(env));
 }
 
 /** A collection stops after this many R2 operations and hands over to the next (subrequest limits). */
@@ -88,6 +85,6 @@ export default {
     return (await registryFor(env))(request, { address });
   },
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-    ctx.waitUntil(scheduledCollection(env).catch((err) => console.error("gc: scheduled collection failed", err)));
+    ctx.waitUntil(logScheduledRun(scheduledCollection(env)));
   },
 } satisfies ExportedHandler<Env>;

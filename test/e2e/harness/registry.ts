@@ -4,7 +4,8 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureDir, freePort, startDaemon, waitFor, type Daemon } from "./proc";
+import { freePort } from "../../../scripts/lib/free-port.mjs";
+import { ensureDir, startDaemon, waitFor, type Daemon } from "./proc";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 

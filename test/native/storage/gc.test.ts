@@ -4,7 +4,7 @@
 // stopped at any step or killed with kill -9 leaves a store the next run finishes.
 import * as fs from "node:fs";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import type { GcReport } from "../../../src/extensions/gc";
 import { parseDigest } from "../../../src/oci/digest";
 import { FilesystemObjectStore } from "../../../src/runtimes/native/fs-store";
@@ -190,10 +190,12 @@ describe("garbage collection on the native runtime", () => {
     const dir = dataDir("gc-timer");
     const garbage = await buildGarbage(dir);
     const before = storeFiles(dir);
+    const lines: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
     const registry = await open(dir, { GC_INTERVAL_SECONDS: "1" });
     try {
       const deadline = Date.now() + 30_000;
-      while (storeFiles(dir).length > before.length - garbage.files.size && Date.now() < deadline) {
+      while ((storeFiles(dir).length > before.length - garbage.files.size || lines.length === 0) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       const after = storeFiles(dir);
@@ -201,7 +203,12 @@ describe("garbage collection on the native runtime", () => {
       await assertAllPull(registry, garbage);
     } finally {
       await registry.close();
+      log.mockRestore();
     }
+    // Each run logs one JSON line (the same as the Workers Cron Trigger's).
+    const run = JSON.parse(lines[0]!);
+    expect(run).toMatchObject({ level: "info", msg: "gc: scheduled collection", restoredLinks: 0 });
+    expect(run.bytesFreed).toBeGreaterThan(0);
   });
 
   it("stopped at any step, the store stays consistent and the next run frees the rest", async () => {

@@ -14,6 +14,7 @@
 // file, so they change together) and the directory synced: what a caller was told is stored
 // survives a crash or power loss. A crash leaves at most a stray file in .tmp/.
 import * as fs from "node:fs";
+import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { concatBytes } from "../../bytes";
@@ -627,7 +628,7 @@ function spansStream(spans: Span[]): ReadableStream<Uint8Array> {
           fd = span.fd ?? (await openRead(span.file));
           ({ position, length: left, file } = span);
         }
-        const chunk = new Uint8Array(Math.min(STREAM_CHUNK, left));
+        const chunk = Buffer.allocUnsafeSlow(Math.min(STREAM_CHUNK, left)); // filled by the read: no zeroing first
         const n = await readAt(fd!, chunk, position);
         if (n === 0) throw new Error(`${file || "object file"} is shorter than recorded`);
         position += n;

@@ -37,7 +37,15 @@ export interface FilesystemStoreOptions {
    * part while the disk takes this one (the session commits its state only after whenDurable).
    */
   syncPartsInBackground?: boolean;
+  /**
+   * Streams bytes of a file, for reading the parts of large blobs; absent: node:fs reads. Bun's
+   * entry passes one over Bun.file (a third less CPU per pull than node:fs reads there: BENCHMARKS.md).
+   */
+  readRange?: RangeReader;
 }
+
+/** A stream of `length` bytes of `file` from `position`. */
+export type RangeReader = (file: string, position: number, length: number) => ReadableStream<Uint8Array>;
 
 const MAGIC = [0x45, 0x52, 0x4f, 0x31]; // "ERO1"
 const PREFIX_BYTES = 8;
@@ -80,6 +88,7 @@ const scratch = new Uint8Array(GET_READ);
 export class FilesystemObjectStore implements ObjectStore {
   private readonly durable: boolean;
   private readonly background: boolean;
+  private readonly readRange?: RangeReader;
   private readonly syncing = new Set<Promise<void>>();
   private readonly tmpDir: string;
   private readonly uploadsDir: string;
@@ -90,6 +99,7 @@ export class FilesystemObjectStore implements ObjectStore {
   ) {
     this.durable = options.durable ?? true;
     this.background = this.durable && (options.syncPartsInBackground ?? false);
+    this.readRange = options.readRange;
     this.tmpDir = path.join(root, ".tmp");
     this.uploadsDir = path.join(root, ".multipart");
   }
@@ -121,7 +131,7 @@ export class FilesystemObjectStore implements ObjectStore {
     if (stored.bytes) {
       body = bytesStream(stored.bytes.subarray(offset, offset + length));
     } else if (stored.upload) {
-      body = spansStream(this.partSpans(stored.upload.id, stored.upload.parts, offset, length));
+      body = spansStream(this.partSpans(stored.upload.id, stored.upload.parts, offset, length), this.readRange);
     } else {
       body = spansStream([{ file: "", fd: stored.fd, position: stored.bodyOffset + offset, length }]);
     }
@@ -289,7 +299,7 @@ export class FilesystemObjectStore implements ObjectStore {
       const file = path.join(dir, `${part.partNumber}.${part.etag}`);
       return { file, position: 0, length: fileSize(file) };
     });
-    return spansStream(spans);
+    return spansStream(spans, this.readRange);
   }
 
   /** Every multipart upload on disk (unfinished, or the parts of a completed object), with its last change. */
@@ -600,22 +610,37 @@ function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
 }
 
 /** The spans' bytes in order, read a chunk at a time as the reader asks for them. */
-function spansStream(spans: Span[]): ReadableStream<Uint8Array> {
+function spansStream(spans: Span[], readRange?: RangeReader): ReadableStream<Uint8Array> {
   let next = 0;
   let fd: number | null = null;
+  let ranged: ReadableStreamDefaultReader<Uint8Array> | null = null; // a span read through readRange
   let position = 0;
   let left = 0;
   let file = "";
   const closeAll = () => {
     if (fd !== null) fs.close(fd, () => {});
     fd = null;
+    ranged?.cancel().catch(() => {});
+    ranged = null;
     for (const span of spans.slice(next)) if (span.fd !== undefined) fs.close(span.fd, () => {});
     next = spans.length;
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        while (left === 0) {
+        for (;;) {
+          if (ranged) {
+            const { done, value } = await ranged.read();
+            if (!done) {
+              if (value.length > left) throw new Error(`${file} is longer than recorded`);
+              left -= value.length;
+              if (value.length > 0) return controller.enqueue(value);
+              continue;
+            }
+            ranged = null;
+            if (left !== 0) throw new Error(`${file} is shorter than recorded`);
+          }
+          if (left > 0) break;
           if (fd !== null) fs.close(fd, () => {});
           fd = null;
           const span = spans[next];
@@ -625,8 +650,9 @@ function spansStream(spans: Span[]): ReadableStream<Uint8Array> {
             if (span.fd !== undefined) fs.close(span.fd, () => {});
             continue;
           }
-          fd = span.fd ?? (await openRead(span.file));
           ({ position, length: left, file } = span);
+          if (span.fd === undefined && readRange) ranged = readRange(span.file, span.position, span.length).getReader();
+          else fd = span.fd ?? (await openRead(span.file));
         }
         const chunk = Buffer.allocUnsafeSlow(Math.min(STREAM_CHUNK, left)); // filled by the read: no zeroing first
         const n = await readAt(fd!, chunk, position);

@@ -16,7 +16,7 @@ import { RegistryStore } from "../../storage/registry-store";
 import { pullThroughFromSettings } from "../../extensions/pull-through";
 import { collectGarbage, gcConfig, logScheduledRun, type GcReport, type RunOptions } from "../../extensions/gc";
 import { DataDirLock } from "./data-dir-lock";
-import { FilesystemObjectStore } from "./fs-store";
+import { FilesystemObjectStore, type RangeReader } from "./fs-store";
 import { LocalUploadSessions } from "./local-sessions";
 import { nativeHashes } from "./native-hash";
 import type { RunningServer } from "./http";
@@ -35,6 +35,8 @@ export interface NativeRegistryOptions {
   sweepIntervalMs?: number;
   /** Where request log lines go (at LOG_LEVEL); the entry passes stdoutLog() from ./ops. Absent: no lines. */
   log?: LogSink;
+  /** The runtime's own way to stream file ranges (FilesystemStoreOptions.readRange). */
+  readRange?: RangeReader;
 }
 
 
@@ -66,7 +68,7 @@ export async function createNativeRegistry(options: NativeRegistryOptions): Prom
   let metricsListener: RunningServer | null = null;
   try {
     const objectsDir = path.join(dataDir, "objects");
-    const objects = await FilesystemObjectStore.open(objectsDir, { durable: options.durable, syncPartsInBackground: true });
+    const objects = await FilesystemObjectStore.open(objectsDir, { durable: options.durable, syncPartsInBackground: true, readRange: options.readRange });
     database = new SessionDatabase(path.join(dataDir, "uploads.sqlite"));
     const auth = await Authenticator.fromEnv(settings);
     const sessions = new LocalUploadSessions({

@@ -27,7 +27,9 @@ describe.each(["node", "bun", "deno"])("contract on %s", (runtime) => {
     const result = JSON.parse(line!) as RuntimeResult;
     const failures = result.cases.filter((c) => !c.ok).map((c) => `${c.suite}: ${c.name}\n${c.error}`);
     expect(failures, result.stderr).toEqual([]);
-    expect(result.passed).toBe(hashContract.length + storeContract.length + registryContract.length);
+    // Bun runs the store contract twice: also with its entry's Bun.file range reads.
+    const storeRuns = runtime === "bun" ? 2 : 1;
+    expect(result.passed).toBe(hashContract.length + storeRuns * storeContract.length + registryContract.length);
     expect(child.status).toBe(0);
     console.log(`${runtime} ${result.version}: ${result.passed} cases passed`);
   });

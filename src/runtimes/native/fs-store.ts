@@ -39,7 +39,7 @@ export interface FilesystemStoreOptions {
   syncPartsInBackground?: boolean;
   /**
    * Streams bytes of a file, for reading the parts of large blobs; absent: node:fs reads. Bun's
-   * entry passes one over Bun.file (a third less CPU per pull than node:fs reads there: BENCHMARKS.md).
+   * entry passes one over Bun.file (about a fifth less CPU per pull than node:fs reads there: BENCHMARKS.md).
    */
   readRange?: RangeReader;
 }

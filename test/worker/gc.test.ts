@@ -109,8 +109,8 @@ describe("a collection split over invocations (GC_OPERATIONS_PER_RUN)", () => {
     let removed = 0;
     const phases = new Set<string>();
     for (;;) {
-      // Pages of 10 keys and 10 operations: a few dozen objects make each phase take several invocations.
-      const report = await collectGarbage(store, durableUploadSessions(env.UPLOADS), config, { now: later, pageSize: 10, budget: 10 });
+      // Pages of 10 keys and 3 operations: a few dozen objects make each phase take several invocations.
+      const report = await collectGarbage(store, durableUploadSessions(env.UPLOADS), config, { now: later, pageSize: 10, budget: 3 });
       invocations += 1;
       removed += report.keys.length;
       if (report.complete) break;
@@ -120,7 +120,7 @@ describe("a collection split over invocations (GC_OPERATIONS_PER_RUN)", () => {
       expect(stored.live.length, "what step 1 found linked travels with the cursor").toBeGreaterThan(0);
       // Consistent between invocations: every kept image pulls.
       for (const { repo, image } of kept) h.expectSameBytes(await h.getBlobBytes(repo, image.layers[0]!.digest), image.layers[0]!.bytes);
-      expect(invocations).toBeLessThan(50);
+      expect(invocations).toBeLessThan(200);
     }
     expect(invocations).toBeGreaterThan(1);
     expect(phases.has("repositories") && phases.has("blobs"), [...phases].join()).toBe(true);

@@ -256,10 +256,10 @@ export class Collector {
       }
     };
 
-    /** Runs `each` on the page's objects while the budget lasts; returns how many it ran on. */
+    /** Runs `each` on the page's objects while the budget lasts (on one at least: every invocation moves on); returns how many. */
     const whileBudget = async (page: ObjectInfo[], each: (o: ObjectInfo) => Promise<void>): Promise<number> => {
       for (const [i, o] of page.entries()) {
-        if (overBudget()) return i;
+        if (i > 0 && overBudget()) return i;
         await each(o);
       }
       return page.length;

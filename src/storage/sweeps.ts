@@ -26,24 +26,17 @@ export async function announceReuse(objects: ObjectStore, digest: Digest): Promi
   await objects.put(keys.reuse(digest), "");
 }
 
-/**
- * Waits while a sweep in progress names the blob. Returns true when one did (the caller must
- * look at the blob again: it may be gone), false when none did.
- */
-export async function waitForSweeps(objects: ObjectStore, blobKey: string, now: () => number = Date.now): Promise<boolean> {
-  let affected = false;
+/** Waits while a sweep in progress names the blob; the caller then looks at the blob again (it may be gone). */
+export async function waitForSweeps(objects: ObjectStore, blobKey: string): Promise<void> {
   for (const marker of (await objects.list(keys.sweeps, { limit: 1000 })).objects) {
-    if (!isCurrent(marker, now)) continue;
-    const doomed = await sweepKeys(objects, marker.key);
-    if (!doomed?.includes(blobKey)) continue;
-    affected = true;
+    if (!isCurrent(marker, Date.now)) continue;
+    if (!(await sweepKeys(objects, marker.key))?.includes(blobKey)) continue;
     for (let delay = POLL_FIRST_MS; ; delay = Math.min(delay * 2, POLL_MAX_MS)) {
       const still = await objects.head(marker.key);
-      if (!still || !isCurrent(still, now)) break;
+      if (!still || !isCurrent(still, Date.now)) break;
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
-  return affected;
 }
 
 /** The collector's side: announces the keys it is about to delete; returns the marker's key. */

@@ -84,14 +84,22 @@ describe("disk full", () => {
 
   it("takes uploads again once the abandoned sessions have expired and freed their parts", async () => {
     const deadline = Date.now() + 15_000;
-    // The sweep frees the parts first, then the sessions' state (their tails in SQLite): wait for both.
-    const db = new DatabaseSync(path.join(mountPoint, "data", "uploads.sqlite"), { readOnly: true });
+    // The sweep frees the parts first, then the sessions' state (their tails in SQLite), then gives
+    // the tails' space back by truncating the WAL: wait for all three (the state is gone a moment
+    // before the WAL is truncated, and a push in that moment would find the disk still full).
+    const file = path.join(mountPoint, "data", "uploads.sqlite");
+    const db = new DatabaseSync(file, { readOnly: true });
     const sessionsLeft = () => (db.prepare("SELECT COUNT(DISTINCT session) AS n FROM upload_entries").get() as { n: number }).n;
+    const walBytes = () => (fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0);
     try {
-      while ((fs.readdirSync(path.join(mountPoint, "data", "objects", ".multipart")).length > 0 || sessionsLeft() > 0) && Date.now() < deadline) {
+      while (
+        (fs.readdirSync(path.join(mountPoint, "data", "objects", ".multipart")).length > 0 || sessionsLeft() > 0 || walBytes() > 0) &&
+        Date.now() < deadline
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(sessionsLeft(), "abandoned sessions' state swept").toBe(0);
+      expect(walBytes(), "the WAL truncated after the sweep").toBe(0);
     } finally {
       db.close();
     }
